@@ -1,0 +1,23 @@
+"""seq2seq: recurrent encoder-decoder models with attention on Keras 3 and TensorFlow.
+
+`from seq2seq import Translator` works without importing TensorFlow until it is used, so the
+command line starts fast.
+"""
+
+__version__ = "0.1.0"
+__all__ = ["Translator", "train", "load_config", "evaluate_run"]
+
+_LAZY = {
+    "Translator": "seq2seq.translator",
+    "train": "seq2seq.training",
+    "load_config": "seq2seq.config",
+    "evaluate_run": "seq2seq.run_evaluation",
+}
+
+
+def __getattr__(name):
+    if name in _LAZY:
+        import importlib
+
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'seq2seq' has no attribute {name!r}")

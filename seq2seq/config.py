@@ -1,0 +1,192 @@
+"""Run configuration: typed dataclasses loaded from YAML.
+
+Every key is checked against the dataclasses, so a typo such as `enocder_units` fails at load time
+with the closest valid key instead of being silently ignored for an hour of training.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import types
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal, Optional
+
+import yaml
+
+from seq2seq.errors import ConfigError
+
+CellType = Literal["gru", "lstm", "simple_rnn"]
+AttentionType = Literal["bahdanau", "luong-dot", "luong-general", "luong-concat"]
+
+
+@dataclass
+class DataConfig:
+    """Which corpus to read, in which direction, and how to treat bad rows."""
+
+    corpus: Literal["bible-es-en", "files"] = "bible-es-en"
+    format: Literal["aligned", "tsv", "tatoeba"] = "aligned"
+    train: Optional[str] = None
+    dev: Optional[str] = None
+    test: Optional[str] = None
+    source_lang: str = "es"
+    target_lang: str = "en"
+    columns: list = field(default_factory=lambda: [0, 1])
+    extra_references: list = field(default_factory=list)
+    on_bad_row: Literal["error", "skip"] = "error"
+    max_source_length: int = 100
+    max_target_length: int = 100
+    max_train_pairs: Optional[int] = None
+    cache_dir: Optional[str] = None
+
+
+@dataclass
+class TokenizerConfig:
+    type: Literal["unigram", "bpe"] = "unigram"
+    vocab_size: int = 8000
+    joint: bool = False
+    character_coverage: float = 1.0
+
+
+@dataclass
+class ModelConfig:
+    cell: CellType = "gru"
+    embedding_dim: int = 256
+    encoder_units: int = 256
+    encoder_layers: int = 2
+    bidirectional: bool = True
+    decoder_units: int = 512
+    decoder_layers: int = 1
+    attention: AttentionType = "bahdanau"
+    attention_units: int = 512
+    dropout: float = 0.2
+    tie_embeddings: bool = False
+
+
+@dataclass
+class EarlyStoppingConfig:
+    metric: Literal["dev_bleu", "dev_loss"] = "dev_bleu"
+    patience: int = 3
+
+
+@dataclass
+class TrainConfig:
+    batch_size: int = 64
+    epochs: int = 10
+    learning_rate: float = 0.002
+    warmup_steps: int = 200
+    decay: Literal["none", "inverse_sqrt", "cosine"] = "inverse_sqrt"
+    label_smoothing: float = 0.1
+    clip_norm: float = 5.0
+    max_minutes: Optional[float] = None
+    buckets: int = 8
+    shuffle_buffer: int = 50000
+    dev_bleu_sentences: Optional[int] = None
+    early_stopping: EarlyStoppingConfig = field(default_factory=EarlyStoppingConfig)
+
+
+@dataclass
+class DecodeConfig:
+    """Output length limit: `max_length_ratio * source_length + max_length_offset` pieces."""
+
+    max_length_ratio: float = 1.5
+    max_length_offset: int = 10
+    batch_size: int = 64
+
+
+@dataclass
+class Config:
+    seed: int = 1234
+    data: DataConfig = field(default_factory=DataConfig)
+    tokenizer: TokenizerConfig = field(default_factory=TokenizerConfig)
+    model: ModelConfig = field(default_factory=ModelConfig)
+    train: TrainConfig = field(default_factory=TrainConfig)
+    decode: DecodeConfig = field(default_factory=DecodeConfig)
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+    def save(self, path) -> None:
+        Path(path).write_text(yaml.safe_dump(self.to_dict(), sort_keys=False), encoding="utf-8")
+
+
+def load_config(path, overrides=None) -> Config:
+    """Read a YAML file, apply `section.key=value` overrides, and validate every key and type."""
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(f"{path}: config file not found")
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except yaml.YAMLError as error:
+        raise ConfigError(f"{path}: not valid YAML: {error}") from None
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{path}: expected a mapping of sections at the top level")
+    for override in overrides or []:
+        _apply_override(raw, override)
+    return config_from_dict(raw, source=str(path))
+
+
+def config_from_dict(raw: dict, source: str = "config") -> Config:
+    return _build(Config, raw, source, prefix="")
+
+
+def parse_override(text: str) -> tuple[list[str], object]:
+    """`train.epochs=3` -> (["train", "epochs"], 3); the value is parsed as YAML."""
+    key, sep, value = text.partition("=")
+    if not sep or not key:
+        raise ConfigError(f"override {text!r} must look like section.key=value")
+    return key.split("."), yaml.safe_load(value)
+
+
+def _apply_override(raw: dict, text: str) -> None:
+    keys, value = parse_override(text)
+    node = raw
+    for key in keys[:-1]:
+        node = node.setdefault(key, {})
+        if not isinstance(node, dict):
+            raise ConfigError(f"override {text!r}: {key!r} is not a section")
+    node[keys[-1]] = value
+
+
+def _build(cls, raw, source, prefix):
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{source}: '{prefix.rstrip('.') or 'top level'}' must be a mapping, got {raw!r}")
+    hints = typing.get_type_hints(cls)
+    fields = {f.name for f in dataclasses.fields(cls)}
+    values = {}
+    for key, value in raw.items():
+        if key not in fields:
+            close = difflib.get_close_matches(str(key), sorted(fields), n=1)
+            hint = f"; did you mean '{prefix}{close[0]}'?" if close else f"; valid keys: {', '.join(sorted(fields))}"
+            raise ConfigError(f"{source}: unknown key '{prefix}{key}'{hint}")
+        values[key] = _check(hints[key], value, source, f"{prefix}{key}")
+    return cls(**values)
+
+
+def _check(hint, value, source, key):
+    """Validate one value against its type hint; nested dataclasses are built recursively."""
+    if dataclasses.is_dataclass(hint):
+        return _build(hint, value, source, prefix=f"{key}.")
+    origin = typing.get_origin(hint)
+    args = typing.get_args(hint)
+    if origin in (typing.Union, types.UnionType):
+        if value is None and type(None) in args:
+            return None
+        (inner,) = [arg for arg in args if arg is not type(None)]
+        return _check(inner, value, source, key)
+    if origin is Literal:
+        if value not in args:
+            close = difflib.get_close_matches(str(value), [str(a) for a in args], n=1)
+            hint_text = f"; did you mean '{close[0]}'?" if close else ""
+            raise ConfigError(
+                f"{source}: '{key}' must be one of {', '.join(map(str, args))}, got {value!r}{hint_text}"
+            )
+        return value
+    expected = {int: (int,), float: (int, float), str: (str,), bool: (bool,), list: (list,)}[hint]
+    if isinstance(value, bool) and hint is not bool or not isinstance(value, expected):
+        raise ConfigError(
+            f"{source}: '{key}' must be {hint.__name__}, got {type(value).__name__} {value!r}"
+        )
+    return float(value) if hint is float else value

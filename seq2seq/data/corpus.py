@@ -1,0 +1,60 @@
+"""Turn the `data:` section of a config into train/dev/test sentence pairs and references."""
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from seq2seq.data.bible import build_bible_corpus
+from seq2seq.data.readers import SkipCounter, read_aligned, read_parallel
+from seq2seq.errors import ConfigError, DataError
+
+SPLITS = ("train", "dev", "test")
+
+
+@dataclass
+class Split:
+    """Sentence pairs of one split, plus any extra reference translations (e.g. KJV, BBE)."""
+
+    sources: list
+    targets: list
+    extra_references: dict = field(default_factory=dict)
+
+    def __len__(self):
+        return len(self.sources)
+
+    @property
+    def references(self):
+        """All reference streams for scoring: the main target first."""
+        return [self.targets, *self.extra_references.values()]
+
+
+def split_location(data_config, split):
+    """(format, path) of a split: the built-in corpus resolves to its cached aligned files."""
+    if data_config.corpus == "bible-es-en":
+        corpus = build_bible_corpus(data_config.cache_dir, log=lambda *_: None)
+        return "aligned", corpus.prefix(split)
+    path = getattr(data_config, split)
+    if path is None:
+        raise ConfigError(f"data.{split} is not set: give the path of the {split} split")
+    return data_config.format, Path(path)
+
+
+def load_split(data_config, split, skips=None) -> Split:
+    """Read one split; bad rows raise or are counted in `skips`, per `data.on_bad_row`."""
+    if split not in SPLITS:
+        raise ConfigError(f"unknown split {split!r}; use one of {', '.join(SPLITS)}")
+    skips = skips if skips is not None else SkipCounter()
+    format_name, path = split_location(data_config, split)
+    pairs = read_parallel(format_name, path, data_config.source_lang, data_config.target_lang,
+                          columns=tuple(data_config.columns), on_error=data_config.on_bad_row, skips=skips)
+    if not pairs:
+        raise DataError(path, None, f"the {split} split has no usable sentence pairs")
+    sources, targets = (list(side) for side in zip(*pairs))
+    extra = {}
+    for language in data_config.extra_references:
+        if format_name != "aligned":
+            raise ConfigError("data.extra_references needs the aligned format (files named PREFIX.LANG)")
+        extra[language] = [target for _, target in read_aligned(
+            path, data_config.source_lang, language, on_error="error")]
+        if len(extra[language]) != len(targets):
+            raise DataError(f"{path}.{language}", None, "extra reference and main target differ in length")
+    return Split(sources, targets, extra)

@@ -1,0 +1,20 @@
+"""Errors that the CLI shows as one clear line instead of a traceback."""
+
+
+class Seq2SeqError(Exception):
+    """Base class: a problem the user can fix (bad input, bad config, missing file)."""
+
+
+class ConfigError(Seq2SeqError):
+    """A configuration file has an unknown key, a wrong type or a bad value."""
+
+
+class DataError(Seq2SeqError):
+    """A data file has a problem at a known place."""
+
+    def __init__(self, path, line, problem):
+        self.path = str(path)
+        self.line = line
+        self.problem = problem
+        where = f"{self.path}:{line}" if line is not None else self.path
+        super().__init__(f"{where}: {problem}")

@@ -1,0 +1,57 @@
+"""Corpus-level BLEU, chrF and TER with sacreBLEU, so scores are comparable across papers."""
+
+import json
+from pathlib import Path
+
+from sacrebleu.metrics import BLEU, CHRF, TER
+
+from seq2seq.errors import Seq2SeqError
+
+METRIC_LABELS = {"bleu": "BLEU", "chrf": "chrF", "ter": "TER"}
+
+
+def translation_scores(hypotheses, references) -> dict:
+    """Score hypotheses against one or more reference streams (default 13a tokenisation)."""
+    hypotheses = list(hypotheses)
+    references = [list(stream) for stream in references]
+    if not hypotheses:
+        raise Seq2SeqError("no hypotheses to score")
+    if not references:
+        raise Seq2SeqError("no reference streams to score against")
+    for number, stream in enumerate(references, start=1):
+        if len(stream) != len(hypotheses):
+            raise Seq2SeqError(
+                f"reference stream {number} has {len(stream)} sentences "
+                f"but there are {len(hypotheses)} hypotheses"
+            )
+    metrics = {"bleu": BLEU(), "chrf": CHRF(), "ter": TER()}
+    scores = {
+        name: float(metric.corpus_score(hypotheses, references).score)
+        for name, metric in metrics.items()
+    }
+    scores["signatures"] = {name: str(metric.get_signature()) for name, metric in metrics.items()}
+    scores["sentences"] = len(hypotheses)
+    return scores
+
+
+def format_scores(scores) -> str:
+    """The scores on one line, then the signatures needed to reproduce them."""
+    headline = "  ".join(f"{label} {scores[name]:.2f}" for name, label in METRIC_LABELS.items())
+    signatures = [
+        f"  {label} signature: {scores['signatures'][name]}"
+        for name, label in METRIC_LABELS.items()
+    ]
+    return "\n".join([headline, *signatures])
+
+
+def write_evaluation(out_dir, name, hypotheses, scores) -> Path:
+    """Keep the hypotheses next to their scores so a result can be re-scored or inspected."""
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    (out_dir / f"{name}.hyp").write_text(
+        "".join(f"{hypothesis}\n" for hypothesis in hypotheses), encoding="utf-8"
+    )
+    scores_path = out_dir / f"{name}.scores.json"
+    scores_json = json.dumps(scores, indent=2, ensure_ascii=False)
+    scores_path.write_text(scores_json + "\n", encoding="utf-8")
+    return scores_path

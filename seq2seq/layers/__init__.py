@@ -1,0 +1,1 @@
+"""Keras layers: attention, encoders, decoders (all registered for `.keras` saving)."""

@@ -1,0 +1,199 @@
+"""Recurrent decoder with attention and input feeding (Luong et al. 2015, as in OpenNMT).
+
+At step t the RNN stack reads [embedding of y_{t-1}; attentional state of t-1] (input feeding: the
+decoder knows what it attended to last), attention is queried with the top RNN output, and the
+attentional state tanh(W [context; rnn output]) feeds the output projection. Any attention score
+(Bahdanau's additive or Luong's dot/general/concat) plugs into the same step.
+
+Training runs the step under `keras.layers.RNN`; search calls `step` itself, one token at a time.
+The encoder memory rides along the RNN as states that each step passes through unchanged,
+because Keras 3's `RNN` has no `constants=` argument.
+"""
+
+import keras
+from keras import ops
+
+from seq2seq.layers.attention import make_attention
+from seq2seq.layers.encoders import check_cell
+
+CELLS = {"gru": keras.layers.GRUCell, "lstm": keras.layers.LSTMCell, "simple_rnn": keras.layers.SimpleRNNCell}
+
+
+def states_per_layer(cell: str) -> int:
+    return 2 if cell == "lstm" else 1
+
+
+@keras.saving.register_keras_serializable(package="seq2seq")
+class InputFeedingCell(keras.layers.Layer):
+    """One decoder time step: RNN stack, attention, attentional state."""
+
+    def __init__(self, units, num_layers, cell, attention, attention_units, memory_dim, output_dim, **kwargs):
+        super().__init__(**kwargs)
+        check_cell(cell)
+        self.units = units
+        self.num_layers = num_layers
+        self.cell = cell
+        self.attention_kind = attention
+        self.attention_units = attention_units
+        self.memory_dim = memory_dim
+        self.output_dim = output_dim
+        self.rnn_cells = [CELLS[cell](units, name=f"{cell}_cell_{index}") for index in range(num_layers)]
+        self.attention = make_attention(attention, attention_units)
+        self.attentional = keras.layers.Dense(output_dim, activation="tanh", use_bias=False, name="attentional")
+
+    @property
+    def recurrent_state_sizes(self):
+        """Sizes of the states a step updates: the RNN stack's, then the fed-back attentional state."""
+        return [self.units] * (self.num_layers * states_per_layer(self.cell)) + [self.output_dim]
+
+    @property
+    def state_size(self):
+        return self.recurrent_state_sizes
+
+    @property
+    def output_size(self):
+        return self.output_dim
+
+    def build(self, input_shape):
+        batch, embedding_dim = input_shape[0], input_shape[-1]
+        shape = (batch, embedding_dim + self.output_dim)
+        for rnn_cell in self.rnn_cells:
+            rnn_cell.build(shape)
+            shape = (batch, self.units)
+        self.attention.build((batch, self.units), memory_shape=(batch, None, self.memory_dim))
+        self.attentional.build((batch, self.memory_dim + self.units))
+
+    def step(self, inputs, states, keys, memory, memory_mask, training=False):
+        """inputs (B, E), states as in `recurrent_state_sizes` -> (attentional, new states, attention weights)."""
+        *rnn_states, feed = states
+        per_layer = states_per_layer(self.cell)
+        outputs = ops.concatenate([inputs, feed], axis=-1)
+        new_states = []
+        for index, rnn_cell in enumerate(self.rnn_cells):
+            layer_states = rnn_states[index * per_layer:(index + 1) * per_layer]
+            outputs, layer_states = rnn_cell(outputs, layer_states, training=training)
+            new_states.extend(layer_states)
+        context, weights = self.attention(outputs, keys, memory, memory_mask)
+        attentional = self.attentional(ops.concatenate([context, outputs], axis=-1))
+        return attentional, [*new_states, attentional], weights
+
+    def call(self, inputs, states, training=False):
+        """The `keras.layers.RNN` interface: the last three states are the pass-through memory."""
+        *recurrent, keys, memory, mask = states
+        attentional, new_states, _ = self.step(inputs, recurrent, keys, memory, mask > 0.5, training)
+        return attentional, [*new_states, keys, memory, mask]
+
+    def get_config(self):
+        return {
+            **super().get_config(),
+            "units": self.units,
+            "num_layers": self.num_layers,
+            "cell": self.cell,
+            "attention": self.attention_kind,
+            "attention_units": self.attention_units,
+            "memory_dim": self.memory_dim,
+            "output_dim": self.output_dim,
+        }
+
+
+@keras.saving.register_keras_serializable(package="seq2seq")
+class AttentionDecoder(keras.layers.Layer):
+    """Target embeddings, bridge from encoder states, input-feeding attention RNN, output projection.
+
+    `tie_embeddings` reuses the target embedding matrix as the output projection (Press & Wolf
+    2017); the attentional state then has the embedding's size.
+    """
+
+    def __init__(self, vocab_size, embedding_dim, units, memory_dim, encoder_layers=1, num_layers=1,
+                 cell="gru", attention="bahdanau", attention_units=512, dropout=0.0,
+                 tie_embeddings=False, **kwargs):
+        super().__init__(**kwargs)
+        self.vocab_size = vocab_size
+        self.embedding_dim = embedding_dim
+        self.units = units
+        self.memory_dim = memory_dim
+        self.encoder_layers = encoder_layers
+        self.num_layers = num_layers
+        self.cell = cell
+        self.attention = attention
+        self.attention_units = attention_units
+        self.dropout = dropout
+        self.tie_embeddings = tie_embeddings
+        output_dim = embedding_dim if tie_embeddings else units
+        self.embedding = keras.layers.Embedding(vocab_size, embedding_dim, name="embedding")
+        self.dropout_layer = keras.layers.Dropout(dropout)
+        self.step_cell = InputFeedingCell(units, num_layers, cell, attention, attention_units,
+                                          memory_dim, output_dim, name="step")
+        self.rnn = keras.layers.RNN(self.step_cell, return_sequences=True, name="rnn")
+        self.bridge = [
+            keras.layers.Dense(units, activation="tanh" if kind == 0 else None, name=f"bridge_{index}")
+            for index in range(num_layers) for kind in range(states_per_layer(cell))
+        ]
+        self.output_projection = (
+            None if tie_embeddings else keras.layers.Dense(vocab_size, name="output_projection")
+        )
+
+    def build(self, target_shape):
+        self.embedding.build(target_shape)
+        self.step_cell.build((None, self.embedding_dim))
+        self.rnn.build((None, None, self.embedding_dim))
+        for dense in self.bridge:
+            dense.build((None, self.memory_dim))
+        if self.tie_embeddings:
+            self.output_bias = self.add_weight(shape=(self.vocab_size,), initializer="zeros", name="output_bias")
+        else:
+            self.output_projection.build((None, None, self.step_cell.output_dim))
+
+    def start(self, memory, memory_mask, encoder_states):
+        """The decoder's initial recurrent states and the attention keys for this memory.
+
+        Decoder layer j starts from encoder layer j counted from the top stack's alignment, so a
+        one-layer decoder starts from the encoder's top layer.
+        """
+        offset = max(0, self.encoder_layers - self.num_layers)
+        per_layer = states_per_layer(self.cell)
+        states = []
+        for index in range(self.num_layers):
+            source = encoder_states[min(self.encoder_layers - 1, index + offset)]
+            for kind in range(per_layer):
+                states.append(self.bridge[index * per_layer + kind](source[kind]))
+        batch = ops.shape(memory)[0]
+        states.append(ops.zeros((batch, self.step_cell.output_dim), dtype=memory.dtype))
+        keys = self.step_cell.attention.prepare_keys(memory)
+        return states, keys
+
+    def logits(self, attentional):
+        if self.tie_embeddings:
+            return ops.matmul(attentional, ops.transpose(self.embedding.embeddings)) + self.output_bias
+        return self.output_projection(attentional)
+
+    def call(self, target_ids, memory, memory_mask, encoder_states, training=False):
+        """Teacher forcing: target_ids (B, T) are the gold tokens shifted right -> logits (B, T, V)."""
+        states, keys = self.start(memory, memory_mask, encoder_states)
+        embedded = self.dropout_layer(self.embedding(target_ids), training=training)
+        mask = ops.cast(memory_mask, memory.dtype)
+        attentional = self.rnn(embedded, initial_state=[*states, keys, memory, mask], training=training)
+        return self.logits(self.dropout_layer(attentional, training=training))
+
+    def step(self, token_ids, states, keys, memory, memory_mask):
+        """One search step: token_ids (B,) -> logits (B, V), new states, attention weights (B, S)."""
+        attentional, states, weights = self.step_cell.step(
+            self.embedding(token_ids), states, keys, memory, memory_mask
+        )
+        return self.logits(attentional), states, weights
+
+    def get_config(self):
+        return {
+            **super().get_config(),
+            "vocab_size": self.vocab_size,
+            "embedding_dim": self.embedding_dim,
+            "units": self.units,
+            "memory_dim": self.memory_dim,
+            "encoder_layers": self.encoder_layers,
+            "num_layers": self.num_layers,
+            "cell": self.cell,
+            "attention": self.attention,
+            "attention_units": self.attention_units,
+            "dropout": self.dropout,
+            "tie_embeddings": self.tie_embeddings,
+        }

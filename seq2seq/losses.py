@@ -1,0 +1,67 @@
+"""Training loss and metric over padded target sequences (padding id 0 never counts)."""
+
+import keras
+from keras import ops
+
+from seq2seq.tokenizer import PAD_ID
+
+
+def _token_log_probs(y_true, y_pred):
+    """-> log-probabilities (B, T, V) in float32, labels (B, T), padding mask (B, T) as float."""
+    log_probs = ops.log_softmax(ops.cast(y_pred, "float32"), axis=-1)
+    labels = ops.cast(y_true, "int32")
+    mask = ops.cast(ops.not_equal(labels, PAD_ID), "float32")
+    return log_probs, labels, mask
+
+
+def _gold_log_prob(log_probs, labels):
+    return ops.squeeze(ops.take_along_axis(log_probs, ops.expand_dims(labels, -1), axis=-1), -1)
+
+
+@keras.saving.register_keras_serializable(package="seq2seq")
+class MaskedCrossEntropy(keras.losses.Loss):
+    """Per-token cross-entropy with label smoothing, averaged over real (non-padding) tokens.
+
+    Averaging per token rather than per sentence keeps long and short batches on one scale.
+    """
+
+    def __init__(self, label_smoothing=0.0, name="masked_cross_entropy", reduction="sum", **kwargs):
+        # `call` already averages over real tokens; "sum" then leaves that scalar as it is.
+        super().__init__(name=name, reduction=reduction, **kwargs)
+        self.label_smoothing = label_smoothing
+
+    def call(self, y_true, y_pred):
+        log_probs, labels, mask = _token_log_probs(y_true, y_pred)
+        nll = -_gold_log_prob(log_probs, labels)
+        if self.label_smoothing:
+            uniform = -ops.mean(log_probs, axis=-1)
+            nll = (1.0 - self.label_smoothing) * nll + self.label_smoothing * uniform
+        return ops.sum(nll * mask) / ops.maximum(ops.sum(mask), 1.0)
+
+    def get_config(self):
+        return {**super().get_config(), "label_smoothing": self.label_smoothing}
+
+
+@keras.saving.register_keras_serializable(package="seq2seq")
+class TokenCrossEntropy(keras.metrics.Metric):
+    """Unsmoothed per-token cross-entropy (nats); exp() of it is the perplexity.
+
+    Reported beside the smoothed loss so learning curves compare with other toolkits.
+    """
+
+    def __init__(self, name="xent", **kwargs):
+        super().__init__(name=name, **kwargs)
+        self.total = self.add_variable(shape=(), initializer="zeros", name="total")
+        self.count = self.add_variable(shape=(), initializer="zeros", name="count")
+
+    def update_state(self, y_true, y_pred, sample_weight=None):
+        log_probs, labels, mask = _token_log_probs(y_true, y_pred)
+        self.total.assign_add(-ops.sum(_gold_log_prob(log_probs, labels) * mask))
+        self.count.assign_add(ops.sum(mask))
+
+    def result(self):
+        return self.total / ops.maximum(self.count, 1.0)
+
+    def reset_state(self):
+        self.total.assign(0.0)
+        self.count.assign(0.0)

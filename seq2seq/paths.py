@@ -1,0 +1,22 @@
+"""Where seq2seq keeps downloaded packages and built corpora."""
+
+import os
+from pathlib import Path
+
+CACHE_ENV_VAR = "SEQ2SEQ_CACHE_DIR"
+
+
+def default_cache_dir() -> Path:
+    """`$SEQ2SEQ_CACHE_DIR`, else `$XDG_CACHE_HOME/seq2seq`, else `~/.cache/seq2seq`."""
+    if os.environ.get(CACHE_ENV_VAR):
+        return Path(os.environ[CACHE_ENV_VAR]).expanduser()
+    xdg = os.environ.get("XDG_CACHE_HOME")
+    base = Path(xdg).expanduser() if xdg else Path.home() / ".cache"
+    return base / "seq2seq"
+
+
+def resolve_cache_dir(cache_dir=None) -> Path:
+    """The cache directory chosen by flag, environment or default, created if missing."""
+    path = Path(cache_dir).expanduser() if cache_dir else default_cache_dir()
+    path.mkdir(parents=True, exist_ok=True)
+    return path

@@ -1,0 +1,124 @@
+"""`seq2seq train`: corpus -> tokenizers -> batches -> model.fit with checkpoints, resumable."""
+
+import sys
+
+import keras
+
+from seq2seq.callbacks import (DevTranslationScore, EpochClock, RunCheckpoint, TimeBudget)
+from seq2seq.data.corpus import load_split
+from seq2seq.data.pipeline import batches_per_epoch, bucket_boundaries, encode_pairs, make_dataset
+from seq2seq.data.readers import SkipCounter
+from seq2seq.errors import Seq2SeqError
+from seq2seq.losses import MaskedCrossEntropy, TokenCrossEntropy
+from seq2seq.models import TranslationModel
+from seq2seq.run_dir import RunDirectory
+from seq2seq.schedules import WarmupDecay
+from seq2seq.tokenizer import load_tokenizers, train_tokenizers
+from seq2seq.translator import Translator
+
+KEPT_CHECKPOINTS = 3
+
+
+def train(config, run_dir, resume=False, log=print) -> RunDirectory:
+    """Train the model a config describes into `run_dir`; with `resume`, continue its last checkpoint."""
+    run = RunDirectory(run_dir)
+    if resume:
+        state = run.read_state()
+        config = run.load_config()
+        log(f"resuming {run.path} after epoch {state['epoch']}")
+    else:
+        if run.state_file.exists() or run.model_file.exists():
+            raise Seq2SeqError(f"{run.path} already holds a training run: pass --resume to continue it "
+                               "or choose another --run-dir")
+        state = None
+        run.create()
+        config.save(run.config_file)
+    keras.utils.set_random_seed(config.seed)
+
+    train_split, dev_split = _load_training_splits(config, log)
+    if resume:
+        source_tokenizer, target_tokenizer = load_tokenizers(run.path)
+    else:
+        source_tokenizer, target_tokenizer = train_tokenizers(
+            train_split.sources, train_split.targets, run.path, config.tokenizer.vocab_size,
+            model_type=config.tokenizer.type, joint=config.tokenizer.joint,
+            character_coverage=config.tokenizer.character_coverage)
+    log(f"vocabulary: {source_tokenizer.vocab_size} source / {target_tokenizer.vocab_size} target pieces")
+
+    train_pairs = encode_pairs(train_split.sources, train_split.targets, source_tokenizer, target_tokenizer,
+                               config.data.max_source_length, config.data.max_target_length)
+    if train_pairs.dropped_too_long:
+        log(f"dropped {train_pairs.dropped_too_long} training pairs longer than "
+            f"{config.data.max_source_length}/{config.data.max_target_length} pieces")
+    dev_pairs = encode_pairs(dev_split.sources, dev_split.targets, source_tokenizer, target_tokenizer)
+    boundaries = bucket_boundaries(train_pairs, config.train.buckets)
+    steps_per_epoch = batches_per_epoch(train_pairs, boundaries, config.train.batch_size)
+    log(f"{len(train_pairs)} training pairs in {steps_per_epoch} batches per epoch; "
+        f"length buckets {boundaries}")
+
+    if resume:
+        model = keras.models.load_model(run.checkpoints / state["checkpoint"], safe_mode=True)
+    else:
+        model = TranslationModel.from_settings(config.model, source_tokenizer.vocab_size,
+                                               target_tokenizer.vocab_size)
+        compile_for_training(model, config.train, steps_per_epoch)
+    log(f"model: {model.count_params():,} parameters")
+
+    first_epoch = state["epoch"] if state else 0
+    if first_epoch >= config.train.epochs or (state and state["wait"] >= config.train.early_stopping.patience):
+        log(f"training had already finished after epoch {first_epoch}; raise train.epochs in "
+            f"{run.config_file} to train further")
+        return run
+    train_batches = make_dataset(train_pairs, config.train.batch_size, boundaries, shuffle_seed=config.seed,
+                                 first_epoch=first_epoch, epochs=None,
+                                 shuffle_buffer=config.train.shuffle_buffer)
+    dev_batches = make_dataset(dev_pairs, config.train.batch_size, bucket_boundaries(dev_pairs, 4))
+    callbacks = _callbacks(config, run, model, state, dev_split, source_tokenizer, target_tokenizer,
+                           sum(len(target) + 1 for target in train_pairs.targets), log)
+    model.fit(train_batches, epochs=config.train.epochs, initial_epoch=first_epoch,
+              steps_per_epoch=steps_per_epoch, validation_data=dev_batches, callbacks=callbacks, shuffle=False,
+              verbose=1 if sys.stdout.isatty() else 2)
+    final_state = run.read_state()
+    log(f"best {config.train.early_stopping.metric} {final_state['best']:.4f} at epoch "
+        f"{final_state['best_epoch']}; model saved to {run.model_file}")
+    return run
+
+
+def compile_for_training(model, train_config, steps_per_epoch):
+    schedule = WarmupDecay(train_config.learning_rate, train_config.warmup_steps, train_config.decay,
+                           total_steps=steps_per_epoch * train_config.epochs)
+    model.compile(
+        optimizer=keras.optimizers.Adam(schedule, global_clipnorm=train_config.clip_norm),
+        loss=MaskedCrossEntropy(train_config.label_smoothing),
+        metrics=[TokenCrossEntropy()],
+    )
+
+
+def _load_training_splits(config, log):
+    skips = SkipCounter()
+    train_split = load_split(config.data, "train", skips)
+    dev_split = load_split(config.data, "dev", skips)
+    if skips.total:
+        log(skips.summary())
+    if config.data.max_train_pairs:
+        train_split.sources = train_split.sources[:config.data.max_train_pairs]
+        train_split.targets = train_split.targets[:config.data.max_train_pairs]
+    log(f"corpus: {len(train_split)} training and {len(dev_split)} dev pairs")
+    return train_split, dev_split
+
+
+def _callbacks(config, run, model, state, dev_split, source_tokenizer, target_tokenizer,
+               target_tokens_per_epoch, log):
+    dev_limit = config.train.dev_bleu_sentences or len(dev_split)
+    translator = Translator(model, source_tokenizer, target_tokenizer, config.decode)
+    callbacks = [
+        EpochClock(target_tokens_per_epoch),
+        DevTranslationScore(translator, dev_split.sources[:dev_limit],
+                            [stream[:dev_limit] for stream in dev_split.references[:1]], log),
+        RunCheckpoint(run, config.train.early_stopping.metric, config.train.early_stopping.patience,
+                      keep=KEPT_CHECKPOINTS, state=state, log=log),
+        keras.callbacks.CSVLogger(str(run.metrics_file), append=state is not None),
+    ]
+    if config.train.max_minutes:
+        callbacks.append(TimeBudget(config.train.max_minutes, log))
+    return callbacks

@@ -1,0 +1,50 @@
+"""Shared fixtures: a synthetic sequence-reversal task and one tiny trained run reused by many tests."""
+
+import os
+import random
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+import pytest  # noqa: E402
+
+WORDS = "a b c d e f g h i j k l m n o p".split()
+
+
+def write_reversal_task(directory, sizes=(("train", 3000), ("dev", 100), ("test", 100)), seed=0):
+    """TSV files whose targets are the sources reversed word by word: learnable only with attention."""
+    rng = random.Random(seed)
+    directory.mkdir(parents=True, exist_ok=True)
+    for split, count in sizes:
+        with open(directory / f"{split}.tsv", "w", encoding="utf-8") as handle:
+            for _ in range(count):
+                words = [rng.choice(WORDS) for _ in range(rng.randint(3, 8))]
+                handle.write(" ".join(words) + "\t" + " ".join(reversed(words)) + "\n")
+    return directory
+
+
+def reversal_config_text(data_dir, epochs=6, extra=""):
+    return f"""
+seed: 7
+data: {{corpus: files, format: tsv, train: {data_dir}/train.tsv, dev: {data_dir}/dev.tsv, test: {data_dir}/test.tsv}}
+tokenizer: {{vocab_size: 40}}
+model: {{embedding_dim: 32, encoder_units: 32, encoder_layers: 1, decoder_units: 64, attention_units: 32, dropout: 0.0}}
+train: {{batch_size: 32, epochs: {epochs}, learning_rate: 0.005, warmup_steps: 20, early_stopping: {{patience: 10}}}}
+{extra}
+"""
+
+
+@pytest.fixture(scope="session")
+def reversal_data(tmp_path_factory):
+    return write_reversal_task(tmp_path_factory.mktemp("reversal"))
+
+
+@pytest.fixture(scope="session")
+def trained_run(tmp_path_factory, reversal_data):
+    """A run directory trained through the CLI on the reversal task (shared: training is the slow part)."""
+    from seq2seq.cli import main
+
+    root = tmp_path_factory.mktemp("trained")
+    config = root / "reverse.yaml"
+    config.write_text(reversal_config_text(reversal_data))
+    assert main(["train", str(config), "--run-dir", str(root / "run")]) == 0
+    return root / "run"

@@ -1,0 +1,78 @@
+from pathlib import Path
+
+import pytest
+
+from seq2seq.config import Config, load_config
+from seq2seq.errors import ConfigError
+
+CONFIGS = sorted(Path(__file__).resolve().parents[1].joinpath("configs").glob("*.yaml"))
+
+
+@pytest.mark.parametrize("path", CONFIGS, ids=lambda p: p.name)
+def test_shipped_configs_load(path):
+    config = load_config(path)
+    assert isinstance(config, Config)
+
+
+def test_reference_config_matches_the_documented_model():
+    config = load_config(Path(__file__).resolve().parents[1] / "configs" / "spa_eng.yaml")
+    model = config.model
+    assert (model.cell, model.encoder_units, model.encoder_layers, model.bidirectional) == ("gru", 256, 2, True)
+    assert (model.decoder_units, model.attention, config.tokenizer.vocab_size) == (512, "bahdanau", 8000)
+    assert config.train.batch_size == 64
+
+
+def write(tmp_path, text):
+    path = tmp_path / "run.yaml"
+    path.write_text(text)
+    return path
+
+
+def test_unknown_key_names_the_closest_valid_one(tmp_path):
+    with pytest.raises(ConfigError, match=r"unknown key 'model.enocder_units'.*did you mean 'model.encoder_units'"):
+        load_config(write(tmp_path, "model:\n  enocder_units: 3\n"))
+
+
+def test_unknown_section_is_rejected(tmp_path):
+    with pytest.raises(ConfigError, match=r"unknown key 'trian'.*did you mean 'train'"):
+        load_config(write(tmp_path, "trian:\n  epochs: 3\n"))
+
+
+@pytest.mark.parametrize("text, message", [
+    ("train:\n  epochs: three\n", r"'train.epochs' must be int, got str 'three'"),
+    ("train:\n  epochs: true\n", r"'train.epochs' must be int, got bool"),
+    ("model:\n  bidirectional: 1\n", r"'model.bidirectional' must be bool"),
+    ("model:\n  cell: gur\n", r"'model.cell' must be one of gru, lstm, simple_rnn, got 'gur'; did you mean 'gru'"),
+    ("model: 5\n", r"'model' must be a mapping"),
+    ("train:\n  early_stopping: {metric: bleu}\n", r"'train.early_stopping.metric' must be one of"),
+])
+def test_wrong_types_and_values_are_named(tmp_path, text, message):
+    with pytest.raises(ConfigError, match=message):
+        load_config(write(tmp_path, text))
+
+
+def test_integers_are_accepted_for_floats(tmp_path):
+    assert load_config(write(tmp_path, "train:\n  learning_rate: 1\n")).train.learning_rate == 1.0
+
+
+def test_overrides_apply_and_are_validated(tmp_path):
+    path = write(tmp_path, "train:\n  epochs: 3\n")
+    config = load_config(path, ["train.epochs=5", "model.cell=lstm", "data.max_train_pairs=10"])
+    assert (config.train.epochs, config.model.cell, config.data.max_train_pairs) == (5, "lstm", 10)
+    with pytest.raises(ConfigError, match="did you mean 'train.epochs'"):
+        load_config(path, ["train.epoch=5"])
+    with pytest.raises(ConfigError, match="section.key=value"):
+        load_config(path, ["train.epochs"])
+
+
+def test_missing_file_and_bad_yaml(tmp_path):
+    with pytest.raises(ConfigError, match="config file not found"):
+        load_config(tmp_path / "nope.yaml")
+    with pytest.raises(ConfigError, match="not valid YAML"):
+        load_config(write(tmp_path, "model: [unclosed\n"))
+
+
+def test_saved_config_loads_back_identically(tmp_path):
+    config = load_config(write(tmp_path, "model:\n  cell: lstm\ntrain:\n  epochs: 2\n"))
+    config.save(tmp_path / "saved.yaml")
+    assert load_config(tmp_path / "saved.yaml") == config

@@ -1,0 +1,107 @@
+"""Layer contracts: shapes, padding invariance, get_config and `.keras` round-trips."""
+
+import keras
+import numpy as np
+import pytest
+
+from seq2seq.layers.attention import BahdanauAttention, LuongAttention
+from seq2seq.layers.encoders import RNNEncoder
+from seq2seq.models import TranslationModel
+
+VARIANTS = [
+    dict(cell="gru", attention="bahdanau"),
+    dict(cell="lstm", attention="luong-general", decoder_layers=2),
+    dict(cell="simple_rnn", attention="luong-concat", bidirectional=False),
+    dict(cell="gru", attention="luong-dot", decoder_units=32, tie_embeddings=True),
+    dict(cell="lstm", attention="bahdanau", encoder_layers=1, decoder_layers=2, tie_embeddings=True),
+]
+
+
+def tiny_model(**settings):
+    defaults = dict(embedding_dim=16, encoder_units=16, encoder_layers=2, decoder_units=24,
+                    attention_units=20, dropout=0.0)
+    return TranslationModel(source_vocab_size=30, target_vocab_size=40, **{**defaults, **settings})
+
+
+def batch(seed=0):
+    rng = np.random.default_rng(seed)
+    source = rng.integers(4, 30, size=(3, 9)).astype("int32")
+    source[1, 6:] = 0
+    source[2, 4:] = 0
+    target = rng.integers(4, 40, size=(3, 5)).astype("int32")
+    return source, target
+
+
+@pytest.mark.parametrize("settings", VARIANTS, ids=lambda s: "-".join(str(v) for v in s.values()))
+def test_model_shapes_padding_and_keras_round_trip(settings, tmp_path):
+    keras.utils.set_random_seed(0)
+    model = tiny_model(**settings)
+    source, target = batch()
+    logits = np.asarray(model((source, target)))
+    assert logits.shape == (3, 5, 40)
+    assert np.isfinite(logits).all()
+
+    # Extra padding on a sentence must not change its output.
+    alone = np.asarray(model((source[2:3, :4], target[2:3])))
+    np.testing.assert_allclose(alone[0], logits[2], atol=1e-5)
+    wider = np.concatenate([source, np.zeros((3, 4), "int32")], axis=1)
+    np.testing.assert_allclose(np.asarray(model((wider, target))), logits, atol=1e-5)
+
+    path = tmp_path / "model.keras"
+    model.save(path)
+    restored = keras.models.load_model(path, safe_mode=True)
+    np.testing.assert_array_equal(np.asarray(restored((source, target))), logits)
+    assert restored.get_config() == model.get_config()
+
+
+def test_from_config_rebuilds_the_same_architecture():
+    model = tiny_model(cell="lstm", attention="luong-general")
+    clone = TranslationModel.from_config(model.get_config())
+    assert [w.shape for w in clone.weights] == [w.shape for w in model.weights]
+    assert clone.count_params() == model.count_params()
+
+
+def test_step_matches_teacher_forced_call():
+    """The search path (encode + step) computes exactly what training computes."""
+    keras.utils.set_random_seed(1)
+    model = tiny_model(cell="lstm", attention="bahdanau", decoder_layers=2)
+    source, target = batch()
+    logits = np.asarray(model((source, target)))
+    states, memory = model.encode(source)
+    for position in range(target.shape[1]):
+        step_logits, states, weights = model.step(target[:, position], states, memory)
+        np.testing.assert_allclose(np.asarray(step_logits), logits[:, position], atol=1e-4)
+        weights = np.asarray(weights)
+        np.testing.assert_allclose(weights.sum(axis=1), 1.0, atol=1e-5)
+        assert np.all(weights[source == 0] == 0.0), "padding must get no attention"
+
+
+@pytest.mark.parametrize("layer", [BahdanauAttention(8), LuongAttention("general"), LuongAttention("concat", 8)],
+                         ids=["bahdanau", "luong-general", "luong-concat"])
+def test_attention_layers_round_trip_their_config(layer):
+    restored = type(layer).from_config(layer.get_config())
+    assert restored.get_config() == layer.get_config()
+
+
+def test_luong_dot_requires_matching_sizes():
+    with pytest.raises(ValueError, match="use 'general' instead"):
+        tiny_model(attention="luong-dot", decoder_units=24)
+
+
+def test_encoder_final_states_stop_at_the_real_last_token():
+    keras.utils.set_random_seed(2)
+    encoder = RNNEncoder(30, 8, 6, num_layers=2, cell="lstm", bidirectional=True)
+    source, _ = batch()
+    memory, mask, states = encoder(source)
+    assert memory.shape == (3, 9, 12) and len(states) == 2 and len(states[0]) == 2
+    _, _, alone = encoder(source[2:3, :4])
+    for layer_states, alone_states in zip(states, alone):
+        for state, alone_state in zip(layer_states, alone_states):
+            np.testing.assert_allclose(np.asarray(state)[2], np.asarray(alone_state)[0], atol=1e-5)
+    restored = RNNEncoder.from_config(encoder.get_config())
+    assert restored.get_config() == encoder.get_config()
+
+
+def test_unknown_cell_is_rejected():
+    with pytest.raises(ValueError, match="unknown cell 'rnn'"):
+        tiny_model(cell="rnn")
