@@ -11,16 +11,40 @@ from pathlib import Path
 
 
 def main(argv=None):
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     parser = _parser()
     args = parser.parse_args(argv)
     from seq2seq.errors import Seq2SeqError
 
+    if args.command is not _data:
+        _start_tensorflow_quietly()
     try:
         return args.command(args) or 0
     except Seq2SeqError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
+
+
+def _start_tensorflow_quietly():
+    """Import TensorFlow and initialise its devices with the process's stderr muted.
+
+    TF's C++ side prints oneDNN and CUDA notices straight to file descriptor 2 before its logging
+    can be configured; `TF_CPP_MIN_LOG_LEVEL` does not hide them all. Set it to 0 to see them.
+    """
+    if os.environ.get("TF_CPP_MIN_LOG_LEVEL") == "0":
+        return
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    sys.stderr.flush()
+    saved, devnull = os.dup(2), os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, 2)
+    try:
+        import tensorflow as tf
+
+        tf.config.list_physical_devices()
+        tf.constant(0)
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(devnull)
 
 
 def _parser():

@@ -81,6 +81,7 @@ class TrainConfig:
     label_smoothing: float = 0.1
     clip_norm: float = 5.0
     max_minutes: Optional[float] = None
+    jit_compile: bool = False
     buckets: int = 8
     shuffle_buffer: int = 50000
     dev_bleu_sentences: Optional[int] = None

@@ -17,7 +17,7 @@ def evaluate_run(run_dir, split="test", log=print) -> dict:
     run = RunDirectory(run_dir)
     config = run.load_config()
     translator = Translator.load(run.path)
-    data = load_split(config.data, split)
+    data = load_split(config.data, split, with_extra_references=True)
     started = time.perf_counter()
     hypotheses = translator.translate(data.sources)
     seconds = time.perf_counter() - started

@@ -91,6 +91,7 @@ def compile_for_training(model, train_config, steps_per_epoch):
         optimizer=keras.optimizers.Adam(schedule, global_clipnorm=train_config.clip_norm),
         loss=MaskedCrossEntropy(train_config.label_smoothing),
         metrics=[TokenCrossEntropy()],
+        jit_compile=train_config.jit_compile,
     )
 
 

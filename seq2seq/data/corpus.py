@@ -4,7 +4,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from seq2seq.data.bible import build_bible_corpus
-from seq2seq.data.readers import SkipCounter, read_aligned, read_parallel
+from seq2seq.data.readers import SkipCounter, normalize_text, read_parallel
 from seq2seq.errors import ConfigError, DataError
 
 SPLITS = ("train", "dev", "test")
@@ -38,8 +38,12 @@ def split_location(data_config, split):
     return data_config.format, Path(path)
 
 
-def load_split(data_config, split, skips=None) -> Split:
-    """Read one split; bad rows raise or are counted in `skips`, per `data.on_bad_row`."""
+def load_split(data_config, split, skips=None, with_extra_references=False) -> Split:
+    """Read one split; bad rows raise or are counted in `skips`, per `data.on_bad_row`.
+
+    Extra references are read only when asked for (evaluation), line by line: an empty extra
+    reference (BBE lacks a few verses) is fine for scoring, unlike an empty training target.
+    """
     if split not in SPLITS:
         raise ConfigError(f"unknown split {split!r}; use one of {', '.join(SPLITS)}")
     skips = skips if skips is not None else SkipCounter()
@@ -50,11 +54,15 @@ def load_split(data_config, split, skips=None) -> Split:
         raise DataError(path, None, f"the {split} split has no usable sentence pairs")
     sources, targets = (list(side) for side in zip(*pairs))
     extra = {}
-    for language in data_config.extra_references:
+    for language in data_config.extra_references if with_extra_references else []:
         if format_name != "aligned":
             raise ConfigError("data.extra_references needs the aligned format (files named PREFIX.LANG)")
-        extra[language] = [target for _, target in read_aligned(
-            path, data_config.source_lang, language, on_error="error")]
-        if len(extra[language]) != len(targets):
-            raise DataError(f"{path}.{language}", None, "extra reference and main target differ in length")
+        reference_path = Path(f"{path}.{language}")
+        if not reference_path.is_file():
+            raise DataError(reference_path, None, "extra reference file not found")
+        lines = [normalize_text(line) for line in reference_path.read_text(encoding="utf-8").splitlines()]
+        if len(lines) != len(targets):
+            raise DataError(reference_path, None, f"has {len(lines)} lines for {len(targets)} kept sentence "
+                            "pairs; extra references need every row of the split to be kept")
+        extra[language] = lines
     return Split(sources, targets, extra)

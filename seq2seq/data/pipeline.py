@@ -52,11 +52,22 @@ def _pair_lengths(pairs: EncodedPairs):
     return np.maximum([len(s) for s in pairs.sources], [len(t) + 1 for t in pairs.targets])
 
 
+MAX_BUCKET_SPAN = 1.25
+
+
 def bucket_boundaries(pairs: EncodedPairs, buckets: int) -> list:
-    """Boundaries at length quantiles, so each bucket holds about the same number of pairs."""
+    """Boundaries at length quantiles, so each bucket holds about the same number of pairs.
+
+    The long tail is split further so that no bucket's upper edge exceeds its lower edge by more
+    than 25%: otherwise a few very long pairs would pad a whole bucket to their length.
+    """
     lengths = _pair_lengths(pairs)
     quantiles = np.quantile(lengths, np.linspace(0, 1, buckets + 1)[1:-1]) if buckets > 1 else []
-    boundaries = sorted({int(q) + 1 for q in quantiles} | {int(lengths.max()) + 1})
+    boundaries = sorted({int(q) + 1 for q in quantiles})
+    edge, last = (boundaries[-1] if boundaries else 1), int(lengths.max()) + 1
+    while edge < last:
+        edge = min(last, max(edge + 1, int(edge * MAX_BUCKET_SPAN)))
+        boundaries.append(edge)
     return boundaries
 
 

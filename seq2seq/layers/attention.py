@@ -41,20 +41,21 @@ class BahdanauAttention(_Attention):
         self.units = units
         self.query_projection = keras.layers.Dense(units, use_bias=False, name="query_projection")
         self.key_projection = keras.layers.Dense(units, use_bias=True, name="key_projection")
-        self.energy = keras.layers.Dense(1, use_bias=False, name="energy")
 
     def build(self, query_shape, keys_shape=None, memory_shape=None, memory_mask_shape=None):
         memory_dim = (memory_shape or keys_shape)[-1]
         self.query_projection.build(query_shape)
         self.key_projection.build((None, None, memory_dim))
-        self.energy.build((None, None, self.units))
+        # A plain vector used through einsum: a Dense(1) on the 3-D tensor becomes a tensordot
+        # with dynamic shapes, which XLA cannot compile inside the decoder loop's gradient.
+        self.energy = self.add_weight(shape=(self.units,), initializer="glorot_uniform", name="energy")
 
     def prepare_keys(self, memory):
         return self.key_projection(memory)
 
     def score(self, query, keys):
         hidden = ops.tanh(keys + ops.expand_dims(self.query_projection(query), 1))
-        return ops.squeeze(self.energy(hidden), -1)
+        return ops.einsum("bsa,a->bs", hidden, self.energy)
 
     def get_config(self):
         return {**super().get_config(), "units": self.units}

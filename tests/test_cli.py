@@ -1,0 +1,58 @@
+"""The `seq2seq` command as a user runs it: outputs, files, and one-line errors with exit status 2."""
+
+import io
+import subprocess
+import sys
+
+import pytest
+
+from seq2seq.cli import main
+
+
+def test_translate_arguments_file_and_stdin_agree(trained_run, tmp_path, capsys, monkeypatch):
+    sentences = ["a b c", "p o n m"]
+    assert main(["translate", str(trained_run), *sentences]) == 0
+    from_arguments = capsys.readouterr().out.splitlines()
+    assert from_arguments == ["c b a", "m n o p"]
+
+    source = tmp_path / "in.txt"
+    source.write_text("\n".join(sentences) + "\n")
+    assert main(["translate", str(trained_run), "--input", str(source), "--output", str(tmp_path / "out.txt")]) == 0
+    assert (tmp_path / "out.txt").read_text().splitlines() == from_arguments
+
+    monkeypatch.setattr(sys, "stdin", io.StringIO("\n".join(sentences) + "\n"))
+    assert main(["translate", str(trained_run)]) == 0
+    assert capsys.readouterr().out.splitlines() == from_arguments
+
+
+def test_evaluate_prints_scores_with_signatures(trained_run, capsys):
+    assert main(["evaluate", str(trained_run), "--split", "dev"]) == 0
+    out = capsys.readouterr().out
+    assert "BLEU" in out and "chrF" in out and "TER" in out and "nrefs:1" in out
+    assert (trained_run / "eval" / "dev.scores.json").exists()
+
+
+@pytest.mark.parametrize("arguments, message", [
+    (["translate", "{run}", "--input", "{tmp}/missing.txt"], "missing.txt: file not found"),
+    (["translate", "{tmp}/no-run", "hola"], "no-run: run directory not found"),
+    (["translate", "{run}", "--input", "{tmp}/blank.txt"], "blank.txt:2: empty line"),
+    (["translate", "{run}", "--input", "{tmp}/latin1.txt"], "latin1.txt:2: not valid UTF-8"),
+    (["translate", "{run}", "  "], "sentence 1 is empty"),
+    (["train", "{tmp}/typo.yaml"], "unknown key 'model.enocder_units'; did you mean 'model.encoder_units'"),
+    (["train", "{tmp}/typo.yaml", "--resume", "--run-dir", "{tmp}"], "no checkpoint to resume from"),
+])
+def test_user_errors_are_one_line_with_status_2(trained_run, tmp_path, capsys, arguments, message):
+    (tmp_path / "blank.txt").write_text("a b\n\nc d\n")
+    (tmp_path / "latin1.txt").write_bytes("a b\nacci\xf3n\n".encode("latin-1"))
+    (tmp_path / "typo.yaml").write_text("model:\n  enocder_units: 3\n")
+    arguments = [a.format(run=trained_run, tmp=tmp_path) for a in arguments]
+    assert main(arguments) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and message in err
+    assert "Traceback" not in err
+
+
+def test_console_script_is_installed_and_quiet():
+    result = subprocess.run(["seq2seq", "--help"], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0
+    assert "translate" in result.stdout and "evaluate" in result.stdout
