@@ -4,15 +4,32 @@ They run in list order at each epoch end and share the `logs` dict: dev scores a
 that checkpointing, early stopping and `metrics.csv` all see them.
 """
 
-import os
-import shutil
 import time
 
 import keras
 
 from seq2seq.evaluation import translation_scores
+from seq2seq.run_dir import copy_atomically, save_model_atomically
 
 MONITORED = {"dev_bleu": ("dev_bleu", "max"), "dev_loss": ("val_loss", "min")}
+
+
+class EpochSeeds(keras.callbacks.Callback):
+    """Re-seeds every dropout layer at each epoch start from (seed, epoch).
+
+    Keras does not save random-generator state in `.keras` files; seeding per epoch makes a resumed
+    run draw the same dropout masks as an uninterrupted one.
+    """
+
+    def __init__(self, seed):
+        super().__init__()
+        self.seed = seed
+
+    def on_epoch_begin(self, epoch, logs=None):
+        generators = [layer.seed_generator for layer in self.model._flatten_layers()
+                      if isinstance(getattr(layer, "seed_generator", None), keras.random.SeedGenerator)]
+        for index, generator in enumerate(generators):
+            generator.state.assign(keras.ops.cast([self.seed + epoch, index], generator.state.dtype))
 
 
 class DevTranslationScore(keras.callbacks.Callback):
@@ -37,26 +54,27 @@ class DevTranslationScore(keras.callbacks.Callback):
 
 
 class EpochClock(keras.callbacks.Callback):
-    """Logs each epoch's wall time and training speed in target tokens per second."""
+    """Logs each epoch's training time (validation excluded) and speed in target tokens per second."""
 
     def __init__(self, target_tokens_per_epoch):
         super().__init__()
         self.target_tokens_per_epoch = target_tokens_per_epoch
 
     def on_epoch_begin(self, epoch, logs=None):
-        self.started = time.perf_counter()
+        self.started = self.last_batch_end = time.perf_counter()
         self.batches = 0
 
     def on_train_batch_end(self, batch, logs=None):
         self.batches = batch + 1
+        self.last_batch_end = time.perf_counter()
 
     def on_epoch_end(self, epoch, logs=None):
-        seconds = time.perf_counter() - self.started
+        seconds = self.last_batch_end - self.started
+        fraction = self.batches / self.params["steps"]
         logs["epoch_seconds"] = round(seconds, 2)
-        logs["learning_rate"] = float(keras.ops.convert_to_numpy(
-            self.model.optimizer.learning_rate))
-        steps = self.params.get("steps") or self.batches
-        logs["target_tokens_per_second"] = round(self.target_tokens_per_epoch * self.batches / steps / seconds, 1)
+        logs["target_tokens_per_second"] = round(self.target_tokens_per_epoch * fraction / seconds, 1)
+        logs["learning_rate"] = float(keras.ops.convert_to_numpy(self.model.optimizer.learning_rate))
+        logs["complete_epoch"] = int(self.batches == self.params["steps"])
 
 
 class TimeBudget(keras.callbacks.Callback):
@@ -69,16 +87,17 @@ class TimeBudget(keras.callbacks.Callback):
 
     def on_train_batch_end(self, batch, logs=None):
         if time.monotonic() >= self.deadline and not self.model.stop_training:
-            self.log("time budget reached: finishing this epoch early and stopping")
+            self.log("time budget reached: ending this epoch early and stopping")
             self.model.stop_training = True
 
 
 class RunCheckpoint(keras.callbacks.Callback):
-    """Epoch checkpoints with optimizer state, the best model, early stopping, and resume state.
+    """Epoch checkpoints with optimizer state, the best model, metrics.csv, early stopping, resume state.
 
-    Files are written under a temporary name and renamed, so a kill never leaves a half-written
-    checkpoint. The early-stopping counters live in `state.json`, so a resumed run stops when the
-    uninterrupted one would have.
+    Order matters for a kill at any moment: the checkpoint is renamed into place, then the metrics
+    row is appended, then `state.json` names the checkpoint. A resume trusts only `state.json` and
+    trims `metrics.csv` to it. The early-stopping counters live in `state.json` too, so a resumed
+    run stops when the uninterrupted one would have.
     """
 
     def __init__(self, run, metric, patience, keep=3, state=None, log=print):
@@ -88,7 +107,7 @@ class RunCheckpoint(keras.callbacks.Callback):
         self.log_key, self.mode = MONITORED[metric]
         self.patience = patience
         self.keep = keep
-        self.state = state or {"epoch": 0, "best": None, "best_epoch": None, "wait": 0}
+        self.state = state or {"epoch": 0, "best": None, "best_epoch": None, "wait": 0, "checkpoint": None}
         self.log = log
 
     def _improved(self, value):
@@ -105,27 +124,13 @@ class RunCheckpoint(keras.callbacks.Callback):
             self.log(f"epoch {epoch + 1}: {self.metric} {value:.4f} is the best so far; saved {self.run.model_file}")
         else:
             self.state["wait"] += 1
-        self.state["epoch"] = epoch + 1
-        self.state["checkpoint"] = checkpoint.name
+        self.run.append_metrics({"epoch": epoch + 1, **logs})
+        self.state.update(epoch=epoch + 1, checkpoint=checkpoint.name)
+        if not logs.get("complete_epoch", 1):
+            self.log(f"epoch {epoch + 1} ended early; a resumed run starts with epoch {epoch + 2}")
         self.run.write_state(self.state)
-        self._prune()
+        for old in self.run.epoch_checkpoints()[:-self.keep]:
+            old.unlink()
         if self.state["wait"] >= self.patience:
             self.log(f"early stopping: {self.metric} has not improved for {self.patience} epochs")
             self.model.stop_training = True
-
-    def _prune(self):
-        checkpoints = sorted(self.run.checkpoints.glob("epoch-*.keras"))
-        for old in checkpoints[:-self.keep]:
-            old.unlink()
-
-
-def save_model_atomically(model, path):
-    temporary = path.with_name(path.stem + ".tmp.keras")
-    model.save(temporary)
-    os.replace(temporary, path)
-
-
-def copy_atomically(source, destination):
-    temporary = destination.with_name(destination.stem + ".tmp.keras")
-    shutil.copyfile(source, temporary)
-    os.replace(temporary, destination)

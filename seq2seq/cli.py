@@ -87,15 +87,15 @@ def _data(args):
 
 def _train(args):
     from seq2seq.config import load_config
+    from seq2seq.run_dir import RunDirectory
     from seq2seq.training import train
 
+    run_dir = args.run_dir or Path("runs") / args.config.stem
     if args.resume:
-        if not args.run_dir:
-            args.run_dir = Path("runs") / args.config.stem
-        config = None
+        # The run's own saved config, with --set changes (e.g. train.epochs=20) applied on top.
+        config = RunDirectory(run_dir).load_config(args.overrides)
     else:
         config = load_config(args.config, args.overrides)
-    run_dir = args.run_dir or Path("runs") / args.config.stem
     train(config, run_dir, resume=args.resume)
 
 
@@ -109,26 +109,30 @@ def _translate(args):
     translations = Translator.load(args.run_dir).translate(sentences)
     text = "\n".join(translations) + "\n"
     if args.output:
+        args.output.parent.mkdir(parents=True, exist_ok=True)
         args.output.write_text(text, encoding="utf-8")
     else:
         sys.stdout.write(text)
 
 
 def _read_lines(path):
+    """One sentence per line from a file or stdin; a blank line is an error, so output lines stay aligned."""
     from seq2seq.errors import DataError
 
-    if path is None or str(path) == "-":
-        return [line.strip() for line in sys.stdin if line.strip()]
+    name = "<stdin>" if path is None or str(path) == "-" else path
     try:
-        lines = path.read_text(encoding="utf-8").splitlines()
+        data = sys.stdin.buffer.read() if name == "<stdin>" else path.read_bytes()
+        lines = data.decode("utf-8").splitlines()
     except FileNotFoundError:
         raise DataError(path, None, "file not found") from None
     except UnicodeDecodeError as error:
-        line = path.read_bytes()[:error.start].count(b"\n") + 1
-        raise DataError(path, line, "not valid UTF-8; convert the file to UTF-8") from None
+        line = data[:error.start].count(b"\n") + 1
+        raise DataError(name, line, "not valid UTF-8; convert the file to UTF-8") from None
+    while lines and not lines[-1].strip():
+        lines.pop()
     for number, line in enumerate(lines, start=1):
         if not line.strip():
-            raise DataError(path, number, "empty line: every line must hold a sentence to translate")
+            raise DataError(name, number, "empty line: every line must hold a sentence to translate")
     return [line.strip() for line in lines]
 
 

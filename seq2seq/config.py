@@ -130,7 +130,35 @@ def load_config(path, overrides=None) -> Config:
 
 
 def config_from_dict(raw: dict, source: str = "config") -> Config:
-    return _build(Config, raw, source, prefix="")
+    config = _build(Config, raw, source, prefix="")
+    _check_consistency(config, source)
+    return config
+
+
+POSITIVE = ("data.max_source_length", "data.max_target_length", "tokenizer.vocab_size", "model.embedding_dim",
+            "model.encoder_units", "model.encoder_layers", "model.decoder_units", "model.decoder_layers",
+            "model.attention_units", "train.batch_size", "train.epochs", "train.buckets",
+            "train.early_stopping.patience", "decode.batch_size")
+
+
+def _check_consistency(config, source):
+    """Checks across keys, made at load time so a bad value never reaches TensorFlow."""
+    for key in POSITIVE:
+        value = config
+        for part in key.split("."):
+            value = getattr(value, part)
+        if value < 1:
+            raise ConfigError(f"{source}: '{key}' must be at least 1, got {value}")
+    if not 0 <= config.model.dropout < 1 or not 0 <= config.train.label_smoothing < 1:
+        raise ConfigError(f"{source}: 'model.dropout' and 'train.label_smoothing' must be in [0, 1)")
+    columns = config.data.columns
+    if len(columns) != 2 or not all(isinstance(c, int) and not isinstance(c, bool) and c >= 0 for c in columns):
+        raise ConfigError(f"{source}: 'data.columns' must be two column numbers [source, target], got {columns}")
+    memory_dim = config.model.encoder_units * (2 if config.model.bidirectional else 1)
+    if config.model.attention == "luong-dot" and config.model.decoder_units != memory_dim:
+        raise ConfigError(
+            f"{source}: 'model.attention: luong-dot' needs model.decoder_units ({config.model.decoder_units}) "
+            f"to equal the encoder output size ({memory_dim}); use luong-general instead")
 
 
 def parse_override(text: str) -> tuple[list[str], object]:

@@ -4,16 +4,21 @@
     source.model ...     SentencePiece models (or joint.model)
     model.keras          best model so far
     checkpoints/         epoch checkpoints with optimizer state, and state.json for --resume
-    metrics.csv          one row per epoch
+    metrics.csv          one row per finished epoch (1-based, like the checkpoints)
     eval/                hypotheses and scores with sacreBLEU signatures
 """
 
+import csv
+import io
 import json
 import os
+import shutil
 from pathlib import Path
 
 from seq2seq.config import load_config
 from seq2seq.errors import Seq2SeqError
+
+STATE_KEYS = ("epoch", "best", "best_epoch", "wait", "checkpoint")
 
 
 class RunDirectory:
@@ -30,14 +35,23 @@ class RunDirectory:
     def checkpoint(self, epoch) -> Path:
         return self.checkpoints / f"epoch-{epoch:03d}.keras"
 
+    def epoch_checkpoints(self) -> list:
+        """Finished checkpoints, oldest first (never the temporary files of an interrupted save)."""
+        return sorted(self.checkpoints.glob("epoch-[0-9][0-9][0-9].keras"))
+
     def create(self):
         self.checkpoints.mkdir(parents=True, exist_ok=True)
         self.eval_dir.mkdir(exist_ok=True)
         return self
 
-    def load_config(self):
+    def remove_partial_files(self):
+        """Temporary files left by a run killed while saving."""
+        for leftover in self.path.rglob("*.tmp*"):
+            leftover.unlink()
+
+    def load_config(self, overrides=None):
         self.require(self.config_file, "was it made by `seq2seq train`?")
-        return load_config(self.config_file)
+        return load_config(self.config_file, overrides)
 
     def require(self, path, hint):
         if not self.path.is_dir():
@@ -47,10 +61,44 @@ class RunDirectory:
 
     def read_state(self) -> dict:
         self.require(self.state_file, "no checkpoint to resume from; train without --resume")
-        return json.loads(self.state_file.read_text())
+        try:
+            state = json.loads(self.state_file.read_text())
+            missing = [key for key in STATE_KEYS if key not in state]
+        except (json.JSONDecodeError, UnicodeDecodeError, TypeError) as error:
+            raise Seq2SeqError(f"{self.state_file}: not a valid training state ({error})") from None
+        if missing:
+            raise Seq2SeqError(f"{self.state_file}: training state lacks {', '.join(missing)}")
+        self.require(self.checkpoints / state["checkpoint"], "the checkpoint named in state.json is gone")
+        return state
 
     def write_state(self, state: dict) -> None:
         write_atomically(self.state_file, json.dumps(state, indent=2).encode())
+
+    def append_metrics(self, row: dict) -> None:
+        """Add one epoch's row; the header comes from the first row written."""
+        new = not self.metrics_file.exists()
+        with open(self.metrics_file, "a", newline="", encoding="utf-8") as handle:
+            writer = csv.DictWriter(handle, fieldnames=list(row) if new else self._metric_columns(),
+                                    extrasaction="ignore")
+            if new:
+                writer.writeheader()
+            writer.writerow(row)
+
+    def truncate_metrics(self, epochs: int) -> None:
+        """Keep the rows of the first `epochs` epochs: a kill can land between a row and its checkpoint."""
+        if not self.metrics_file.exists():
+            return
+        rows = list(csv.DictReader(io.StringIO(self.metrics_file.read_text(encoding="utf-8"))))
+        kept = [row for row in rows if int(row["epoch"]) <= epochs]
+        out = io.StringIO()
+        writer = csv.DictWriter(out, fieldnames=self._metric_columns())
+        writer.writeheader()
+        writer.writerows(kept)
+        write_atomically(self.metrics_file, out.getvalue().encode("utf-8"))
+
+    def _metric_columns(self):
+        with open(self.metrics_file, newline="", encoding="utf-8") as handle:
+            return next(csv.reader(handle))
 
 
 def write_atomically(path: Path, data: bytes) -> None:
@@ -58,3 +106,15 @@ def write_atomically(path: Path, data: bytes) -> None:
     temporary = path.with_name(path.name + ".tmp")
     temporary.write_bytes(data)
     os.replace(temporary, path)
+
+
+def save_model_atomically(model, path: Path) -> None:
+    temporary = path.with_name(path.stem + ".tmp.keras")
+    model.save(temporary)
+    os.replace(temporary, path)
+
+
+def copy_atomically(source: Path, destination: Path) -> None:
+    temporary = destination.with_name(destination.name + ".tmp")
+    shutil.copyfile(source, temporary)
+    os.replace(temporary, destination)

@@ -15,6 +15,13 @@ def output_length_limits(source_lengths, ratio, offset):
     return ops.cast(ops.cast(source_lengths, "float32") * ratio, "int32") + offset
 
 
+def never_pad_or_bos(logits):
+    """Label smoothing gives PAD and BOS some probability; a hypothesis must never contain them."""
+    vocabulary = ops.arange(ops.shape(logits)[-1])
+    banned = ops.logical_or(vocabulary == PAD_ID, vocabulary == BOS_ID)
+    return ops.where(banned, ops.cast(-1e9, logits.dtype), logits)
+
+
 def greedy_search(model, source_ids, max_length_ratio, max_length_offset):
     """Pick the most likely token at each step until every sentence has ended.
 
@@ -36,7 +43,7 @@ def greedy_search(model, source_ids, max_length_ratio, max_length_offset):
 
     def advance(step, previous, finished, states, tokens, attention):
         logits, states, weights = model.step(previous, states, memory)
-        chosen = ops.cast(ops.argmax(logits, axis=-1), "int32")
+        chosen = ops.cast(ops.argmax(never_pad_or_bos(logits), axis=-1), "int32")
         chosen = ops.where(step + 1 >= limits, EOS_ID, chosen)
         chosen = ops.where(finished, PAD_ID, chosen)
         tokens = ops.slice_update(tokens, (0, step), ops.expand_dims(chosen, 1))

@@ -4,7 +4,7 @@ import sys
 
 import keras
 
-from seq2seq.callbacks import (DevTranslationScore, EpochClock, RunCheckpoint, TimeBudget)
+from seq2seq.callbacks import DevTranslationScore, EpochClock, EpochSeeds, RunCheckpoint, TimeBudget
 from seq2seq.data.corpus import load_split
 from seq2seq.data.pipeline import batches_per_epoch, bucket_boundaries, encode_pairs, make_dataset
 from seq2seq.data.readers import SkipCounter
@@ -20,11 +20,19 @@ KEPT_CHECKPOINTS = 3
 
 
 def train(config, run_dir, resume=False, log=print) -> RunDirectory:
-    """Train the model a config describes into `run_dir`; with `resume`, continue its last checkpoint."""
+    """Train the model a config describes into `run_dir`.
+
+    With `resume`, continue from the run's last checkpoint. `config` is then the run's saved config
+    with any `train:` or `decode:` changes the user made (more epochs, another learning rate);
+    changes to the data, tokenizer or model cannot apply to a trained model and are refused.
+    """
     run = RunDirectory(run_dir)
     if resume:
         state = run.read_state()
-        config = run.load_config()
+        config = config or run.load_config()
+        _refuse_incompatible_changes(run.load_config(), config, run)
+        run.remove_partial_files()
+        run.truncate_metrics(state["epoch"])
         log(f"resuming {run.path} after epoch {state['epoch']}")
     else:
         if run.state_file.exists() or run.model_file.exists():
@@ -32,7 +40,7 @@ def train(config, run_dir, resume=False, log=print) -> RunDirectory:
                                "or choose another --run-dir")
         state = None
         run.create()
-        config.save(run.config_file)
+    config.save(run.config_file)
     keras.utils.set_random_seed(config.seed)
 
     train_split, dev_split = _load_training_splits(config, log)
@@ -50,6 +58,10 @@ def train(config, run_dir, resume=False, log=print) -> RunDirectory:
     if train_pairs.dropped_too_long:
         log(f"dropped {train_pairs.dropped_too_long} training pairs longer than "
             f"{config.data.max_source_length}/{config.data.max_target_length} pieces")
+    if not len(train_pairs):
+        raise Seq2SeqError(f"every training pair is longer than data.max_source_length="
+                           f"{config.data.max_source_length} or data.max_target_length="
+                           f"{config.data.max_target_length} pieces; raise the limits")
     dev_pairs = encode_pairs(dev_split.sources, dev_split.targets, source_tokenizer, target_tokenizer)
     boundaries = bucket_boundaries(train_pairs, config.train.buckets)
     steps_per_epoch = batches_per_epoch(train_pairs, boundaries, config.train.batch_size)
@@ -57,7 +69,10 @@ def train(config, run_dir, resume=False, log=print) -> RunDirectory:
         f"length buckets {boundaries}")
 
     if resume:
-        model = keras.models.load_model(run.checkpoints / state["checkpoint"], safe_mode=True)
+        model = load_checkpoint(run.checkpoints / state["checkpoint"])
+        trained_optimizer = model.optimizer
+        compile_for_training(model, config.train, steps_per_epoch)
+        _carry_optimizer_state(trained_optimizer, model)
     else:
         model = TranslationModel.from_settings(config.model, source_tokenizer.vocab_size,
                                                target_tokenizer.vocab_size)
@@ -95,6 +110,34 @@ def compile_for_training(model, train_config, steps_per_epoch):
     )
 
 
+def load_checkpoint(path):
+    try:
+        return keras.models.load_model(path, safe_mode=True)
+    except Exception as error:  # Keras raises many types for a damaged zip, JSON or weights file
+        raise Seq2SeqError(f"{path}: cannot load this checkpoint ({type(error).__name__}: {error}); "
+                           "delete it and resume from an earlier one by editing checkpoints/state.json") from None
+
+
+def _carry_optimizer_state(trained_optimizer, model):
+    """Copy Adam's step count and moments into the freshly compiled optimizer.
+
+    Recompiling applies the current `train:` settings (schedule, clipping, label smoothing, XLA),
+    while the moments keep the resumed run on the path the interrupted one was on.
+    """
+    model.optimizer.build(model.trainable_variables)
+    for new, old in zip(model.optimizer.variables, trained_optimizer.variables):
+        new.assign(old)
+
+
+def _refuse_incompatible_changes(saved, config, run):
+    for section in ("data", "tokenizer", "model"):
+        if getattr(saved, section) != getattr(config, section):
+            raise Seq2SeqError(f"--resume cannot change the '{section}' settings of {run.config_file}: "
+                               "the trained model depends on them; start a new run instead")
+    if saved.seed != config.seed:
+        raise Seq2SeqError("--resume cannot change the seed: the resumed epochs would differ")
+
+
 def _load_training_splits(config, log):
     skips = SkipCounter()
     train_split = load_split(config.data, "train", skips)
@@ -113,12 +156,12 @@ def _callbacks(config, run, model, state, dev_split, source_tokenizer, target_to
     dev_limit = config.train.dev_bleu_sentences or len(dev_split)
     translator = Translator(model, source_tokenizer, target_tokenizer, config.decode)
     callbacks = [
+        EpochSeeds(config.seed),
         EpochClock(target_tokens_per_epoch),
         DevTranslationScore(translator, dev_split.sources[:dev_limit],
                             [stream[:dev_limit] for stream in dev_split.references[:1]], log),
         RunCheckpoint(run, config.train.early_stopping.metric, config.train.early_stopping.patience,
                       keep=KEPT_CHECKPOINTS, state=state, log=log),
-        keras.callbacks.CSVLogger(str(run.metrics_file), append=state is not None),
     ]
     if config.train.max_minutes:
         callbacks.append(TimeBudget(config.train.max_minutes, log))

@@ -39,8 +39,12 @@ class Translator:
         run = RunDirectory(run_dir)
         config = run.load_config()
         run.require(run.model_file, "training has not finished an epoch yet")
-        model = keras.models.load_model(run.model_file, compile=False, safe_mode=True)
         source_tokenizer, target_tokenizer = load_tokenizers(run.path)
+        try:
+            model = keras.models.load_model(run.model_file, compile=False, safe_mode=True)
+        except Exception as error:  # a damaged zip, config or weights file: Keras raises many types
+            raise Seq2SeqError(f"{run.model_file}: cannot load the model ({type(error).__name__}: {error})") from None
+        _check_vocabularies(model, source_tokenizer, target_tokenizer, run.path)
         return cls(model, source_tokenizer, target_tokenizer, config.decode)
 
     def translate(self, sentences) -> list:
@@ -77,3 +81,14 @@ class Translator:
             target_pieces=self.target_tokenizer.id_to_piece(target_ids),
             attention=attention[:length, :len(source_ids)],
         )
+
+
+def _check_vocabularies(model, source_tokenizer, target_tokenizer, run_path):
+    """Tokenizer files from another run would feed out-of-range ids deep into TensorFlow."""
+    settings = model.get_config()
+    for side, tokenizer in (("source", source_tokenizer), ("target", target_tokenizer)):
+        expected = settings.get(f"{side}_vocab_size")
+        if expected is not None and expected != tokenizer.vocab_size:
+            raise Seq2SeqError(
+                f"{tokenizer.model_file}: {tokenizer.vocab_size} pieces, but the model in {run_path} was "
+                f"trained with {expected} {side} pieces; the tokenizer files belong to another run")

@@ -1,12 +1,14 @@
 """The `seq2seq` command as a user runs it: outputs, files, and one-line errors with exit status 2."""
 
 import io
+import shutil
 import subprocess
 import sys
 
 import pytest
 
 from seq2seq.cli import main
+from seq2seq.tokenizer import Tokenizer
 
 
 def test_translate_arguments_file_and_stdin_agree(trained_run, tmp_path, capsys, monkeypatch):
@@ -20,7 +22,7 @@ def test_translate_arguments_file_and_stdin_agree(trained_run, tmp_path, capsys,
     assert main(["translate", str(trained_run), "--input", str(source), "--output", str(tmp_path / "out.txt")]) == 0
     assert (tmp_path / "out.txt").read_text().splitlines() == from_arguments
 
-    monkeypatch.setattr(sys, "stdin", io.StringIO("\n".join(sentences) + "\n"))
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(("\n".join(sentences) + "\n").encode())))
     assert main(["translate", str(trained_run)]) == 0
     assert capsys.readouterr().out.splitlines() == from_arguments
 
@@ -39,13 +41,21 @@ def test_evaluate_prints_scores_with_signatures(trained_run, capsys):
     (["translate", "{run}", "--input", "{tmp}/latin1.txt"], "latin1.txt:2: not valid UTF-8"),
     (["translate", "{run}", "  "], "sentence 1 is empty"),
     (["train", "{tmp}/typo.yaml"], "unknown key 'model.enocder_units'; did you mean 'model.encoder_units'"),
-    (["train", "{tmp}/typo.yaml", "--resume", "--run-dir", "{tmp}"], "no checkpoint to resume from"),
+    (["train", "{tmp}/typo.yaml", "--resume", "--run-dir", "{tmp}"], "config.yaml: missing from the run directory"),
+    (["translate", "{bad_model}", "hola"], "model.keras: cannot load the model"),
+    (["translate", "{other_vocab}", "hola"], "the tokenizer files belong to another run"),
 ])
 def test_user_errors_are_one_line_with_status_2(trained_run, tmp_path, capsys, arguments, message):
     (tmp_path / "blank.txt").write_text("a b\n\nc d\n")
     (tmp_path / "latin1.txt").write_bytes("a b\nacci\xf3n\n".encode("latin-1"))
     (tmp_path / "typo.yaml").write_text("model:\n  enocder_units: 3\n")
-    arguments = [a.format(run=trained_run, tmp=tmp_path) for a in arguments]
+    bad_model, other_vocab = tmp_path / "bad_model", tmp_path / "other_vocab"
+    shutil.copytree(trained_run, bad_model, ignore=shutil.ignore_patterns("checkpoints"))
+    (bad_model / "model.keras").write_bytes(b"PK\x03\x04 truncated")
+    shutil.copytree(trained_run, other_vocab, ignore=shutil.ignore_patterns("checkpoints"))
+    Tokenizer.train(["x y z w"] * 20 + ["q r s t u v"] * 20, other_vocab / "target", vocab_size=25)
+    arguments = [a.format(run=trained_run, tmp=tmp_path, bad_model=bad_model, other_vocab=other_vocab)
+                 for a in arguments]
     assert main(arguments) == 2
     err = capsys.readouterr().err
     assert err.startswith("error: ") and message in err
@@ -56,3 +66,4 @@ def test_console_script_is_installed_and_quiet():
     result = subprocess.run(["seq2seq", "--help"], capture_output=True, text=True, timeout=60)
     assert result.returncode == 0
     assert "translate" in result.stdout and "evaluate" in result.stdout
+    assert result.stderr == ""

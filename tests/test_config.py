@@ -14,14 +14,6 @@ def test_shipped_configs_load(path):
     assert isinstance(config, Config)
 
 
-def test_reference_config_matches_the_documented_model():
-    config = load_config(Path(__file__).resolve().parents[1] / "configs" / "spa_eng.yaml")
-    model = config.model
-    assert (model.cell, model.encoder_units, model.encoder_layers, model.bidirectional) == ("gru", 256, 2, True)
-    assert (model.decoder_units, model.attention, config.tokenizer.vocab_size) == (512, "bahdanau", 8000)
-    assert config.train.batch_size == 64
-
-
 def write(tmp_path, text):
     path = tmp_path / "run.yaml"
     path.write_text(text)
@@ -45,6 +37,10 @@ def test_unknown_section_is_rejected(tmp_path):
     ("model:\n  cell: gur\n", r"'model.cell' must be one of gru, lstm, simple_rnn, got 'gur'; did you mean 'gru'"),
     ("model: 5\n", r"'model' must be a mapping"),
     ("train:\n  early_stopping: {metric: bleu}\n", r"'train.early_stopping.metric' must be one of"),
+    ("train:\n  batch_size: 0\n", r"'train.batch_size' must be at least 1, got 0"),
+    ("data:\n  columns: [0]\n", r"'data.columns' must be two column numbers"),
+    ("model:\n  attention: luong-dot\n  decoder_units: 300\n", r"luong-dot. needs model.decoder_units \(300\) to equal the encoder output size"),
+    ("model:\n  dropout: 1.5\n", r"must be in \[0, 1\)"),
 ])
 def test_wrong_types_and_values_are_named(tmp_path, text, message):
     with pytest.raises(ConfigError, match=message):

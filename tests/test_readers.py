@@ -101,7 +101,7 @@ def test_bad_tsv_row_stops_with_file_line_and_problem(tmp_path, content, line, p
     assert error.value.line == line
     assert str(error.value).startswith(f"{path}:{line}: ")
     assert words in str(error.value)
-    assert "on_error" in str(error.value)  # says how to go on
+    assert "data.on_bad_row: skip" in str(error.value)  # says how to go on
 
 
 @pytest.mark.parametrize("content, line, problem, words", BAD_ROWS)

@@ -24,7 +24,9 @@ def python_loop_greedy(model, source, limits):
     outputs = []
     for step in range(max(limits)):
         logits, states, _ = model.step(previous, states, memory)
-        previous = np.argmax(np.asarray(logits), axis=-1).astype("int32")
+        logits = np.asarray(logits).copy()
+        logits[:, [PAD_ID, BOS_ID]] = -np.inf
+        previous = np.argmax(logits, axis=-1).astype("int32")
         outputs.append(previous)
     return np.stack(outputs, axis=1)
 
@@ -70,7 +72,21 @@ def test_search_traces_once_for_any_shape():
     assert search._compiled.experimental_get_tracing_count() == 1
 
 
-def test_greedy_search_runs_eagerly_too():
+def test_greedy_search_runs_eagerly_with_the_compiled_result():
     model, source = model_and_source()
-    tokens, attention = greedy_search(model, source[:1], 1.0, 1)
-    assert np.asarray(tokens).shape[0] == 1
+    eager_tokens, eager_attention = greedy_search(model, source, 1.5, 10)
+    compiled_tokens, compiled_attention = CompiledSearch(model, 1.5, 10)(source)
+    np.testing.assert_array_equal(np.asarray(eager_tokens), compiled_tokens)
+    np.testing.assert_allclose(np.asarray(eager_attention), compiled_attention, atol=1e-5)
+
+
+def test_search_never_outputs_pad_or_bos():
+    model, source = model_and_source()
+    bias = model.decoder.output_projection.bias
+    boosted = np.asarray(bias).copy()
+    boosted[[PAD_ID, BOS_ID]] += 100.0  # the model now prefers PAD and BOS over everything
+    bias.assign(boosted)
+    tokens, _ = CompiledSearch(model)(source)
+    for row in tokens:
+        produced = cut_at_eos(row)
+        assert PAD_ID not in produced and BOS_ID not in produced

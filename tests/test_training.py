@@ -6,8 +6,10 @@ import json
 import pytest
 
 from conftest import reversal_config_text
+from seq2seq.callbacks import RunCheckpoint
 from seq2seq.config import load_config
 from seq2seq.errors import Seq2SeqError
+from seq2seq.run_dir import RunDirectory
 from seq2seq.run_evaluation import evaluate_run
 from seq2seq.training import train
 from seq2seq.translator import Translator
@@ -32,7 +34,8 @@ def test_run_directory_holds_everything_needed(trained_run):
         assert (trained_run / name).exists(), name
     assert len(list((trained_run / "checkpoints").glob("epoch-*.keras"))) == 3
     rows = read_metrics(trained_run)
-    assert [int(row["epoch"]) for row in rows] == list(range(len(rows)))
+    assert [int(row["epoch"]) for row in rows] == list(range(1, len(rows) + 1))
+    assert len(list((trained_run / "checkpoints").glob("*.tmp*"))) == 0
     assert float(rows[-1]["loss"]) < float(rows[0]["loss"])
     assert {"dev_bleu", "val_loss", "xent", "target_tokens_per_second"} <= set(rows[0])
 
@@ -46,24 +49,66 @@ def test_evaluate_writes_hypotheses_and_signed_scores(trained_run):
     assert len((trained_run / "eval" / "test.hyp").read_text().splitlines()) == 100
 
 
-def test_resume_continues_exactly_where_training_stopped(tmp_path, reversal_data):
+class Killed(BaseException):
+    """Stands in for SIGKILL: nothing after it runs, not even `except Exception` handlers."""
+
+
+def test_resume_continues_exactly_where_training_stopped(tmp_path, reversal_data, monkeypatch):
+    """Dropout and a cosine schedule make this strict: masks and learning rates must both carry over."""
     config_path = tmp_path / "short.yaml"
     config_path.write_text(reversal_config_text(reversal_data, epochs=2))
-    config = load_config(config_path, ["data.max_train_pairs=600"])
+    config = load_config(config_path, ["data.max_train_pairs=600", "model.dropout=0.2", "train.decay=cosine"])
     quiet = dict(log=lambda *_: None)
     train(config, tmp_path / "straight", **quiet)
 
-    interrupted = load_config(config_path, ["data.max_train_pairs=600", "train.epochs=1"])
-    train(interrupted, tmp_path / "resumed", **quiet)
-    # Resuming continues the saved config, so raise its epoch count as a user would by editing it.
-    saved = (tmp_path / "resumed" / "config.yaml")
-    saved.write_text(saved.read_text().replace("epochs: 1", "epochs: 2"))
+    finish_epoch = RunCheckpoint.on_epoch_end
+
+    def killed_after_first_checkpoint(self, epoch, logs=None):
+        finish_epoch(self, epoch, logs)
+        raise Killed
+
+    monkeypatch.setattr(RunCheckpoint, "on_epoch_end", killed_after_first_checkpoint)
+    with pytest.raises(Killed):
+        train(config, tmp_path / "resumed", **quiet)
+    monkeypatch.undo()
     train(None, tmp_path / "resumed", resume=True, **quiet)
 
     straight, resumed = read_metrics(tmp_path / "straight"), read_metrics(tmp_path / "resumed")
-    assert len(straight) == len(resumed) == 2
-    for key in ("loss", "val_loss", "dev_bleu"):
-        assert float(resumed[1][key]) == pytest.approx(float(straight[1][key]), rel=1e-3, abs=1e-3), key
+    assert [row["epoch"] for row in resumed] == ["1", "2"]
+    for key in ("loss", "val_loss", "dev_bleu", "learning_rate"):
+        assert float(resumed[1][key]) == pytest.approx(float(straight[1][key]), rel=1e-4, abs=1e-4), key
+
+
+def test_resume_can_extend_training(tmp_path, trained_run):
+    import shutil
+    copy = tmp_path / "copy"
+    shutil.copytree(trained_run, copy)
+    epochs = len(read_metrics(copy))
+    train(RunDirectory(copy).load_config([f"train.epochs={epochs + 1}"]), copy, resume=True, log=lambda *_: None)
+    assert [int(row["epoch"]) for row in read_metrics(copy)] == list(range(1, epochs + 2))
+
+
+def test_resume_refuses_model_changes(tmp_path, trained_run):
+    config = RunDirectory(trained_run).load_config(["model.decoder_units=8"])
+    with pytest.raises(Seq2SeqError, match="cannot change the 'model' settings"):
+        train(config, trained_run, resume=True, log=lambda *_: None)
+
+
+def test_a_corrupt_state_file_is_named(tmp_path, trained_run):
+    import shutil
+    copy = tmp_path / "copy"
+    shutil.copytree(trained_run, copy)
+    (copy / "checkpoints" / "state.json").write_text("{not json")
+    with pytest.raises(Seq2SeqError, match="state.json: not a valid training state"):
+        train(None, copy, resume=True, log=lambda *_: None)
+
+
+def test_all_pairs_too_long_is_a_clear_error(tmp_path, reversal_data):
+    config_path = tmp_path / "long.yaml"
+    config_path.write_text(reversal_config_text(reversal_data))
+    config = load_config(config_path, ["data.max_source_length=1"])
+    with pytest.raises(Seq2SeqError, match="every training pair is longer than data.max_source_length=1"):
+        train(config, tmp_path / "run", log=lambda *_: None)
 
 
 def test_training_refuses_to_overwrite_a_run(tmp_path, trained_run):

@@ -58,13 +58,16 @@ MAX_BUCKET_SPAN = 1.25
 def bucket_boundaries(pairs: EncodedPairs, buckets: int) -> list:
     """Boundaries at length quantiles, so each bucket holds about the same number of pairs.
 
-    The long tail is split further so that no bucket's upper edge exceeds its lower edge by more
-    than 25%: otherwise a few very long pairs would pad a whole bucket to their length.
+    Above the last quantile, the long tail is split further so that no bucket there spans more than
+    25% of its lower edge: otherwise a few very long pairs would pad a whole bucket to their length.
     """
     lengths = _pair_lengths(pairs)
-    quantiles = np.quantile(lengths, np.linspace(0, 1, buckets + 1)[1:-1]) if buckets > 1 else []
+    last = int(lengths.max()) + 1
+    if buckets == 1:
+        return [last]
+    quantiles = np.quantile(lengths, np.linspace(0, 1, buckets + 1)[1:-1])
     boundaries = sorted({int(q) + 1 for q in quantiles})
-    edge, last = (boundaries[-1] if boundaries else 1), int(lengths.max()) + 1
+    edge = boundaries[-1]
     while edge < last:
         edge = min(last, max(edge + 1, int(edge * MAX_BUCKET_SPAN)))
         boundaries.append(edge)

@@ -16,7 +16,7 @@ from seq2seq.errors import DataError, Seq2SeqError
 ON_ERROR_CHOICES = ("error", "skip")
 FORMATS = ("tsv", "tatoeba", "aligned")
 _EXAMPLES_PER_PROBLEM = 3
-_SKIP_HINT = "or set on_error to 'skip' to skip and count such rows"
+_SKIP_HINT = "or set 'data.on_bad_row: skip' in the config to skip and count such rows"
 
 logger = logging.getLogger(__name__)
 

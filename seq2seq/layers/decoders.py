@@ -14,13 +14,7 @@ import keras
 from keras import ops
 
 from seq2seq.layers.attention import make_attention
-from seq2seq.layers.encoders import check_cell
-
-CELLS = {"gru": keras.layers.GRUCell, "lstm": keras.layers.LSTMCell, "simple_rnn": keras.layers.SimpleRNNCell}
-
-
-def states_per_layer(cell: str) -> int:
-    return 2 if cell == "lstm" else 1
+from seq2seq.layers.cells import RNN_CELLS, check_cell, states_per_layer
 
 
 @keras.saving.register_keras_serializable(package="seq2seq")
@@ -37,18 +31,14 @@ class InputFeedingCell(keras.layers.Layer):
         self.attention_units = attention_units
         self.memory_dim = memory_dim
         self.output_dim = output_dim
-        self.rnn_cells = [CELLS[cell](units, name=f"{cell}_cell_{index}") for index in range(num_layers)]
+        self.rnn_cells = [RNN_CELLS[cell](units, name=f"{cell}_cell_{index}") for index in range(num_layers)]
         self.attention = make_attention(attention, attention_units)
         self.attentional = keras.layers.Dense(output_dim, activation="tanh", use_bias=False, name="attentional")
 
     @property
-    def recurrent_state_sizes(self):
+    def state_size(self):
         """Sizes of the states a step updates: the RNN stack's, then the fed-back attentional state."""
         return [self.units] * (self.num_layers * states_per_layer(self.cell)) + [self.output_dim]
-
-    @property
-    def state_size(self):
-        return self.recurrent_state_sizes
 
     @property
     def output_size(self):
@@ -64,7 +54,7 @@ class InputFeedingCell(keras.layers.Layer):
         self.attentional.build((batch, self.memory_dim + self.units))
 
     def step(self, inputs, states, keys, memory, memory_mask, training=False):
-        """inputs (B, E), states as in `recurrent_state_sizes` -> (attentional, new states, attention weights)."""
+        """inputs (B, E), states as in `state_size` -> (attentional, new states, attention weights)."""
         *rnn_states, feed = states
         per_layer = states_per_layer(self.cell)
         outputs = ops.concatenate([inputs, feed], axis=-1)
@@ -115,7 +105,7 @@ class AttentionDecoder(keras.layers.Layer):
         self.encoder_layers = encoder_layers
         self.num_layers = num_layers
         self.cell = cell
-        self.attention = attention
+        self.attention_kind = attention
         self.attention_units = attention_units
         self.dropout = dropout
         self.tie_embeddings = tie_embeddings
@@ -192,7 +182,7 @@ class AttentionDecoder(keras.layers.Layer):
             "encoder_layers": self.encoder_layers,
             "num_layers": self.num_layers,
             "cell": self.cell,
-            "attention": self.attention,
+            "attention": self.attention_kind,
             "attention_units": self.attention_units,
             "dropout": self.dropout,
             "tie_embeddings": self.tie_embeddings,

@@ -3,14 +3,8 @@
 import keras
 from keras import ops
 
+from seq2seq.layers.cells import RNN_LAYERS, check_cell, states_per_layer
 from seq2seq.tokenizer import PAD_ID
-
-RNN_LAYERS = {"gru": keras.layers.GRU, "lstm": keras.layers.LSTM, "simple_rnn": keras.layers.SimpleRNN}
-
-
-def check_cell(cell: str) -> None:
-    if cell not in RNN_LAYERS:
-        raise ValueError(f"unknown cell {cell!r}; use one of {', '.join(RNN_LAYERS)}")
 
 
 @keras.saving.register_keras_serializable(package="seq2seq")
@@ -47,11 +41,6 @@ class RNNEncoder(keras.layers.Layer):
     def output_dim(self):
         return self.units * (2 if self.bidirectional else 1)
 
-    @property
-    def states_per_layer(self):
-        """LSTM layers end in (h, c); GRU and SimpleRNN in h alone."""
-        return 2 if self.cell == "lstm" else 1
-
     def build(self, ids_shape):
         self.embedding.build(ids_shape)
         shape = (ids_shape[0], ids_shape[1], self.embedding_dim)
@@ -76,7 +65,7 @@ class RNNEncoder(keras.layers.Layer):
     def _merge_directions(self, states):
         if not self.bidirectional:
             return list(states)
-        per_direction = self.states_per_layer
+        per_direction = states_per_layer(self.cell)
         forward, backward = states[:per_direction], states[per_direction:]
         return [ops.concatenate([f, b], axis=-1) for f, b in zip(forward, backward)]
 
