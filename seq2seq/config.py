@@ -75,6 +75,7 @@ class EarlyStoppingConfig:
 class TrainConfig:
     batch_size: int = 64
     epochs: int = 10
+    optimizer: Literal["adam", "sgd"] = "adam"
     learning_rate: float = 0.002
     warmup_steps: int = 200
     decay: Literal["none", "inverse_sqrt", "cosine"] = "inverse_sqrt"

@@ -102,8 +102,9 @@ def train(config, run_dir, resume=False, log=print) -> RunDirectory:
 def compile_for_training(model, train_config, steps_per_epoch):
     schedule = WarmupDecay(train_config.learning_rate, train_config.warmup_steps, train_config.decay,
                            total_steps=steps_per_epoch * train_config.epochs)
+    optimizer = {"adam": keras.optimizers.Adam, "sgd": keras.optimizers.SGD}[train_config.optimizer]
     model.compile(
-        optimizer=keras.optimizers.Adam(schedule, global_clipnorm=train_config.clip_norm),
+        optimizer=optimizer(schedule, global_clipnorm=train_config.clip_norm),
         loss=MaskedCrossEntropy(train_config.label_smoothing),
         metrics=[TokenCrossEntropy()],
         jit_compile=train_config.jit_compile,

@@ -15,6 +15,7 @@ from keras import ops
 
 from seq2seq.layers.attention import make_attention
 from seq2seq.layers.cells import RNN_CELLS, check_cell, states_per_layer
+from seq2seq.layers.initializers import embedding_initializer
 
 
 @keras.saving.register_keras_serializable(package="seq2seq")
@@ -110,7 +111,8 @@ class AttentionDecoder(keras.layers.Layer):
         self.dropout = dropout
         self.tie_embeddings = tie_embeddings
         output_dim = embedding_dim if tie_embeddings else units
-        self.embedding = keras.layers.Embedding(vocab_size, embedding_dim, name="embedding")
+        self.embedding = keras.layers.Embedding(
+            vocab_size, embedding_dim, embeddings_initializer=embedding_initializer(), name="embedding")
         self.dropout_layer = keras.layers.Dropout(dropout)
         self.step_cell = InputFeedingCell(units, num_layers, cell, attention, attention_units,
                                           memory_dim, output_dim, name="step")

@@ -4,6 +4,7 @@ import keras
 from keras import ops
 
 from seq2seq.layers.cells import RNN_LAYERS, check_cell, states_per_layer
+from seq2seq.layers.initializers import embedding_initializer
 from seq2seq.tokenizer import PAD_ID
 
 
@@ -26,7 +27,8 @@ class RNNEncoder(keras.layers.Layer):
         self.cell = cell
         self.bidirectional = bidirectional
         self.dropout = dropout
-        self.embedding = keras.layers.Embedding(vocab_size, embedding_dim, name="embedding")
+        self.embedding = keras.layers.Embedding(
+            vocab_size, embedding_dim, embeddings_initializer=embedding_initializer(), name="embedding")
         self.dropout_layer = keras.layers.Dropout(dropout)
         self.recurrent_layers = [self._make_layer(index) for index in range(num_layers)]
 
