@@ -27,6 +27,42 @@ def train(config, run_dir, resume=False, log=print) -> RunDirectory:
     changes to the data, tokenizer or model cannot apply to a trained model and are refused.
     """
     run = RunDirectory(run_dir)
+    config, state = _open_run(run, config, resume, log)
+    keras.utils.set_random_seed(config.seed)
+
+    train_split, dev_split = _load_training_splits(config, log)
+    source_tokenizer, target_tokenizer = _tokenizers(run, config, train_split, resume)
+    log(f"vocabulary: {source_tokenizer.vocab_size} source / {target_tokenizer.vocab_size} target pieces")
+    train_pairs = _encode_training_pairs(config, train_split, source_tokenizer, target_tokenizer, log)
+    boundaries = bucket_boundaries(train_pairs, config.train.buckets)
+    steps_per_epoch = batches_per_epoch(train_pairs, boundaries, config.train.batch_size)
+    log(f"{len(train_pairs)} training pairs in {steps_per_epoch} batches per epoch; "
+        f"length buckets {boundaries}")
+
+    model = _model(run, config, state, source_tokenizer, target_tokenizer, steps_per_epoch)
+    log(f"model: {model.count_params():,} parameters")
+    first_epoch = state["epoch"] if state else 0
+    if _already_finished(config, state, log):
+        return run
+
+    train_batches = make_dataset(train_pairs, config.train.batch_size, boundaries, shuffle_seed=config.seed,
+                                 first_epoch=first_epoch, epochs=None,
+                                 shuffle_buffer=config.train.shuffle_buffer)
+    dev_pairs = encode_pairs(dev_split.sources, dev_split.targets, source_tokenizer, target_tokenizer)
+    dev_batches = make_dataset(dev_pairs, config.train.batch_size, bucket_boundaries(dev_pairs, 4))
+    callbacks = _callbacks(config, run, model, state, dev_split, source_tokenizer, target_tokenizer,
+                           sum(len(target) + 1 for target in train_pairs.targets), log)
+    model.fit(train_batches, epochs=config.train.epochs, initial_epoch=first_epoch,
+              steps_per_epoch=steps_per_epoch, validation_data=dev_batches, callbacks=callbacks, shuffle=False,
+              verbose=1 if sys.stdout.isatty() else 2)
+    final_state = run.read_state()
+    log(f"best {config.train.early_stopping.metric} {final_state['best']:.4f} at epoch "
+        f"{final_state['best_epoch']}; model saved to {run.model_file}")
+    return run
+
+
+def _open_run(run, config, resume, log):
+    """-> (the config in force, the saved training state or None for a new run)."""
     if resume:
         state = run.read_state()
         config = config or run.load_config()
@@ -41,62 +77,55 @@ def train(config, run_dir, resume=False, log=print) -> RunDirectory:
         state = None
         run.create()
     config.save(run.config_file)
-    keras.utils.set_random_seed(config.seed)
+    return config, state
 
-    train_split, dev_split = _load_training_splits(config, log)
+
+def _tokenizers(run, config, train_split, resume):
     if resume:
-        source_tokenizer, target_tokenizer = load_tokenizers(run.path)
-    else:
-        source_tokenizer, target_tokenizer = train_tokenizers(
-            train_split.sources, train_split.targets, run.path, config.tokenizer.vocab_size,
-            model_type=config.tokenizer.type, joint=config.tokenizer.joint,
-            character_coverage=config.tokenizer.character_coverage)
-    log(f"vocabulary: {source_tokenizer.vocab_size} source / {target_tokenizer.vocab_size} target pieces")
+        return load_tokenizers(run.path)
+    return train_tokenizers(
+        train_split.sources, train_split.targets, run.path, config.tokenizer.vocab_size,
+        model_type=config.tokenizer.type, joint=config.tokenizer.joint,
+        character_coverage=config.tokenizer.character_coverage)
 
-    train_pairs = encode_pairs(train_split.sources, train_split.targets, source_tokenizer, target_tokenizer,
-                               config.data.max_source_length, config.data.max_target_length)
-    if train_pairs.dropped_too_long:
-        log(f"dropped {train_pairs.dropped_too_long} training pairs longer than "
-            f"{config.data.max_source_length}/{config.data.max_target_length} pieces")
-    if not len(train_pairs):
-        raise Seq2SeqError(f"every training pair is longer than data.max_source_length="
-                           f"{config.data.max_source_length} or data.max_target_length="
-                           f"{config.data.max_target_length} pieces; raise the limits")
-    dev_pairs = encode_pairs(dev_split.sources, dev_split.targets, source_tokenizer, target_tokenizer)
-    boundaries = bucket_boundaries(train_pairs, config.train.buckets)
-    steps_per_epoch = batches_per_epoch(train_pairs, boundaries, config.train.batch_size)
-    log(f"{len(train_pairs)} training pairs in {steps_per_epoch} batches per epoch; "
-        f"length buckets {boundaries}")
 
-    if resume:
-        model = load_checkpoint(run.checkpoints / state["checkpoint"])
-        trained_optimizer = model.optimizer
-        compile_for_training(model, config.train, steps_per_epoch)
-        _carry_optimizer_state(trained_optimizer, model)
-    else:
+def _encode_training_pairs(config, train_split, source_tokenizer, target_tokenizer, log):
+    limits = config.data.max_source_length, config.data.max_target_length
+    pairs = encode_pairs(train_split.sources, train_split.targets, source_tokenizer, target_tokenizer, *limits)
+    if pairs.dropped_too_long:
+        log(f"dropped {pairs.dropped_too_long} training pairs longer than {limits[0]}/{limits[1]} pieces")
+    if not len(pairs):
+        raise Seq2SeqError(f"every training pair is longer than data.max_source_length={limits[0]} or "
+                           f"data.max_target_length={limits[1]} pieces; raise the limits")
+    return pairs
+
+
+def _model(run, config, state, source_tokenizer, target_tokenizer, steps_per_epoch):
+    """A new model, or the checkpoint named in the state recompiled with the current `train:` settings."""
+    if state is None:
         model = TranslationModel.from_settings(config.model, source_tokenizer.vocab_size,
                                                target_tokenizer.vocab_size)
         compile_for_training(model, config.train, steps_per_epoch)
-    log(f"model: {model.count_params():,} parameters")
+        return model
+    model = load_checkpoint(run.checkpoints / state["checkpoint"])
+    trained_optimizer = model.optimizer
+    compile_for_training(model, config.train, steps_per_epoch)
+    _carry_optimizer_state(trained_optimizer, model)
+    return model
 
-    first_epoch = state["epoch"] if state else 0
-    if first_epoch >= config.train.epochs or (state and state["wait"] >= config.train.early_stopping.patience):
-        log(f"training had already finished after epoch {first_epoch}; raise train.epochs in "
-            f"{run.config_file} to train further")
-        return run
-    train_batches = make_dataset(train_pairs, config.train.batch_size, boundaries, shuffle_seed=config.seed,
-                                 first_epoch=first_epoch, epochs=None,
-                                 shuffle_buffer=config.train.shuffle_buffer)
-    dev_batches = make_dataset(dev_pairs, config.train.batch_size, bucket_boundaries(dev_pairs, 4))
-    callbacks = _callbacks(config, run, model, state, dev_split, source_tokenizer, target_tokenizer,
-                           sum(len(target) + 1 for target in train_pairs.targets), log)
-    model.fit(train_batches, epochs=config.train.epochs, initial_epoch=first_epoch,
-              steps_per_epoch=steps_per_epoch, validation_data=dev_batches, callbacks=callbacks, shuffle=False,
-              verbose=1 if sys.stdout.isatty() else 2)
-    final_state = run.read_state()
-    log(f"best {config.train.early_stopping.metric} {final_state['best']:.4f} at epoch "
-        f"{final_state['best_epoch']}; model saved to {run.model_file}")
-    return run
+
+def _already_finished(config, state, log):
+    if state is None:
+        return False
+    if state["wait"] >= config.train.early_stopping.patience:
+        log(f"training had stopped early after epoch {state['epoch']}: {config.train.early_stopping.metric} "
+            "stopped improving; raise train.early_stopping.patience with --set to train further")
+        return True
+    if state["epoch"] >= config.train.epochs:
+        log(f"training had already finished all {config.train.epochs} epochs; "
+            "add --set train.epochs=N to train further")
+        return True
+    return False
 
 
 def compile_for_training(model, train_config, steps_per_epoch):
@@ -159,8 +188,7 @@ def _callbacks(config, run, model, state, dev_split, source_tokenizer, target_to
     callbacks = [
         EpochSeeds(config.seed),
         EpochClock(target_tokens_per_epoch),
-        DevTranslationScore(translator, dev_split.sources[:dev_limit],
-                            [stream[:dev_limit] for stream in dev_split.references[:1]], log),
+        DevTranslationScore(translator, dev_split.sources[:dev_limit], [dev_split.targets[:dev_limit]], log),
         RunCheckpoint(run, config.train.early_stopping.metric, config.train.early_stopping.patience,
                       keep=KEPT_CHECKPOINTS, state=state, log=log),
     ]
