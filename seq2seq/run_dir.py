@@ -101,20 +101,35 @@ class RunDirectory:
             return next(csv.reader(handle))
 
 
-def write_atomically(path: Path, data: bytes) -> None:
-    """Write to a temporary file and rename it, so a kill never leaves a half-written file."""
-    temporary = path.with_name(path.name + ".tmp")
-    temporary.write_bytes(data)
+def replace_atomically(path: Path, write) -> None:
+    """Let `write(temporary_path)` fill a temporary file, then rename it over `path`.
+
+    A kill at any moment leaves either the old file or the new one, never a half-written one.
+    """
+    temporary = path.with_name(f"{path.stem}.tmp{path.suffix}")
+    write(temporary)
     os.replace(temporary, path)
+
+
+def write_atomically(path: Path, data: bytes) -> None:
+    replace_atomically(path, lambda temporary: temporary.write_bytes(data))
 
 
 def save_model_atomically(model, path: Path) -> None:
-    temporary = path.with_name(path.stem + ".tmp.keras")
-    model.save(temporary)
-    os.replace(temporary, path)
+    replace_atomically(path, model.save)  # the temporary name keeps the `.keras` suffix Keras requires
 
 
 def copy_atomically(source: Path, destination: Path) -> None:
-    temporary = destination.with_name(destination.name + ".tmp")
-    shutil.copyfile(source, temporary)
-    os.replace(temporary, destination)
+    replace_atomically(destination, lambda temporary: shutil.copyfile(source, temporary))
+
+
+def load_model_file(path: Path, compile=True):
+    """Load a `.keras` file in safe mode; a damaged file is a one-line error naming it."""
+    import keras
+
+    from seq2seq import models  # noqa: F401  (registers the layers for deserialization)
+
+    try:
+        return keras.models.load_model(path, compile=compile, safe_mode=True)
+    except Exception as error:  # a damaged zip, config or weights file: Keras raises many types
+        raise Seq2SeqError(f"{path}: cannot load this model file ({type(error).__name__}: {error})") from None

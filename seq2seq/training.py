@@ -11,7 +11,7 @@ from seq2seq.data.readers import SkipCounter
 from seq2seq.errors import Seq2SeqError
 from seq2seq.losses import MaskedCrossEntropy, TokenCrossEntropy
 from seq2seq.models import TranslationModel
-from seq2seq.run_dir import RunDirectory
+from seq2seq.run_dir import RunDirectory, load_model_file
 from seq2seq.schedules import WarmupDecay
 from seq2seq.tokenizer import load_tokenizers, train_tokenizers
 from seq2seq.translator import Translator
@@ -107,7 +107,7 @@ def _model(run, config, state, source_tokenizer, target_tokenizer, steps_per_epo
                                                target_tokenizer.vocab_size)
         compile_for_training(model, config.train, steps_per_epoch)
         return model
-    model = load_checkpoint(run.checkpoints / state["checkpoint"])
+    model = load_model_file(run.checkpoints / state["checkpoint"])
     trained_optimizer = model.optimizer
     compile_for_training(model, config.train, steps_per_epoch)
     _carry_optimizer_state(trained_optimizer, model)
@@ -138,14 +138,6 @@ def compile_for_training(model, train_config, steps_per_epoch):
         metrics=[TokenCrossEntropy()],
         jit_compile=train_config.jit_compile,
     )
-
-
-def load_checkpoint(path):
-    try:
-        return keras.models.load_model(path, safe_mode=True)
-    except Exception as error:  # Keras raises many types for a damaged zip, JSON or weights file
-        raise Seq2SeqError(f"{path}: cannot load this checkpoint ({type(error).__name__}: {error}); "
-                           "delete it and resume from an earlier one by editing checkpoints/state.json") from None
 
 
 def _carry_optimizer_state(trained_optimizer, model):

@@ -5,7 +5,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from seq2seq.errors import Seq2SeqError
-from seq2seq.run_dir import RunDirectory
+from seq2seq.run_dir import RunDirectory, load_model_file
 from seq2seq.search import CompiledSearch
 from seq2seq.tokenizer import EOS_ID, load_tokenizers
 
@@ -32,18 +32,11 @@ class Translator:
     @classmethod
     def load(cls, run_dir):
         """Load the best model and tokenizers of a run directory made by `seq2seq train`."""
-        import keras
-
-        from seq2seq import models  # noqa: F401  (registers the layers for deserialization)
-
         run = RunDirectory(run_dir)
         config = run.load_config()
         run.require(run.model_file, "training has not finished an epoch yet")
         source_tokenizer, target_tokenizer = load_tokenizers(run.path)
-        try:
-            model = keras.models.load_model(run.model_file, compile=False, safe_mode=True)
-        except Exception as error:  # a damaged zip, config or weights file: Keras raises many types
-            raise Seq2SeqError(f"{run.model_file}: cannot load the model ({type(error).__name__}: {error})") from None
+        model = load_model_file(run.model_file, compile=False)
         _check_vocabularies(model, source_tokenizer, target_tokenizer, run.path)
         return cls(model, source_tokenizer, target_tokenizer, config.decode)
 
@@ -87,8 +80,8 @@ def _check_vocabularies(model, source_tokenizer, target_tokenizer, run_path):
     """Tokenizer files from another run would feed out-of-range ids deep into TensorFlow."""
     settings = model.get_config()
     for side, tokenizer in (("source", source_tokenizer), ("target", target_tokenizer)):
-        expected = settings.get(f"{side}_vocab_size")
-        if expected is not None and expected != tokenizer.vocab_size:
+        expected = settings[f"{side}_vocab_size"]
+        if expected != tokenizer.vocab_size:
             raise Seq2SeqError(
                 f"{tokenizer.model_file}: {tokenizer.vocab_size} pieces, but the model in {run_path} was "
                 f"trained with {expected} {side} pieces; the tokenizer files belong to another run")

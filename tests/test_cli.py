@@ -42,7 +42,7 @@ def test_evaluate_prints_scores_with_signatures(trained_run, capsys):
     (["translate", "{run}", "  "], "sentence 1 is empty"),
     (["train", "{tmp}/typo.yaml"], "unknown key 'model.enocder_units'; did you mean 'model.encoder_units'"),
     (["train", "{tmp}/typo.yaml", "--resume", "--run-dir", "{tmp}"], "config.yaml: missing from the run directory"),
-    (["translate", "{bad_model}", "hola"], "model.keras: cannot load the model"),
+    (["translate", "{bad_model}", "hola"], "model.keras: cannot load this model file"),
     (["translate", "{other_vocab}", "hola"], "the tokenizer files belong to another run"),
 ])
 def test_user_errors_are_one_line_with_status_2(trained_run, tmp_path, capsys, arguments, message):
