@@ -45,7 +45,7 @@ class DevTranslationScore(keras.callbacks.Callback):
     def on_epoch_end(self, epoch, logs=None):
         started = time.perf_counter()
         hypotheses = self.translator.translate(self.sources)
-        scores = translation_scores(hypotheses, self.references)
+        scores = translation_scores(hypotheses, self.references, metrics=("bleu", "chrf"))
         logs["dev_bleu"] = scores["bleu"]
         logs["dev_chrf"] = scores["chrf"]
         self.log(f"epoch {epoch + 1}: dev BLEU {scores['bleu']:.2f}  chrF {scores['chrf']:.2f} "

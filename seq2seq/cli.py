@@ -1,4 +1,4 @@
-"""The `seq2seq` command: data, train, translate, evaluate.
+"""The `seq2seq` command: data, train, translate, evaluate, average, export.
 
 Problems the user can fix (bad config, bad data, missing files) print one `error:` line and exit
 with status 2; anything else is a bug and keeps its traceback.
@@ -28,11 +28,13 @@ def _start_tensorflow_quietly():
     """Import TensorFlow and initialise its devices with the process's stderr muted.
 
     TF's C++ side prints oneDNN and CUDA notices straight to file descriptor 2 before its logging
-    can be configured; `TF_CPP_MIN_LOG_LEVEL` does not hide them all. Set it to 0 to see them.
+    can be configured; `TF_CPP_MIN_LOG_LEVEL` does not hide them all. Level 3 also hides notices
+    logged as errors later (oneDNN's "supports DT_BOOL only ..."); real failures still reach Python
+    as exceptions. Set it to 0 to see everything.
     """
     if os.environ.get("TF_CPP_MIN_LOG_LEVEL") == "0":
         return
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     sys.stderr.flush()
     saved, devnull = os.dup(2), os.open(os.devnull, os.O_WRONLY)
     os.dup2(devnull, 2)
@@ -70,13 +72,67 @@ def _parser():
     translate.add_argument("text", nargs="*", help="sentences to translate (default: read --input or stdin)")
     translate.add_argument("--input", "-i", type=Path, help="file with one sentence per line ('-' for stdin)")
     translate.add_argument("--output", "-o", type=Path, help="write translations here instead of stdout")
+    _add_model_options(translate)
+    _add_decode_options(translate)
     translate.set_defaults(command=_translate)
 
     evaluate = commands.add_parser("evaluate", help="score a trained run on a split with sacreBLEU")
     evaluate.add_argument("run_dir", type=Path)
     evaluate.add_argument("--split", default="test", choices=["dev", "test"])
+    _add_model_options(evaluate)
+    _add_decode_options(evaluate)
     evaluate.set_defaults(command=_evaluate)
+
+    average = commands.add_parser("average", help="average the last N epoch checkpoints into one model")
+    average.add_argument("run_dir", type=Path)
+    average.add_argument("--last", type=int, default=5, metavar="N", help="how many checkpoints (default 5)")
+    average.add_argument("--output", "-o", type=Path, help="model file (default: RUN_DIR/model.averaged.keras)")
+    average.set_defaults(command=_average)
+
+    export = commands.add_parser("export", help="write a TensorFlow SavedModel: strings in, translations out")
+    export.add_argument("run_dir", type=Path)
+    export.add_argument("out_dir", type=Path)
+    _add_decode_options(export, n_best=False)
+    export.set_defaults(command=_export)
     return parser
+
+
+DECODE_OPTIONS = (
+    # flag, config key, type, help
+    ("--beam-size", "beam_size", int, "beam width; 1 is greedy search"),
+    ("--n-best", "n_best", int, "hypotheses to output per sentence (at most the beam size; samples with --sample)"),
+    ("--length-penalty", "length_penalty", float, "GNMT length penalty alpha (0: none; 0.6-1.0 is usual)"),
+    ("--coverage-penalty", "coverage_penalty", float, "GNMT coverage penalty beta (0: none)"),
+    ("--temperature", "temperature", float, "sampling temperature"),
+    ("--top-k", "top_k", int, "sample among the k most likely tokens (0: all)"),
+    ("--seed", "seed", int, "sampling seed"),
+    ("--batch-size", "batch_size", int, "sentences decoded together"),
+)
+
+
+def _add_decode_options(parser, n_best=True):
+    """Flags that change the run's `decode:` settings for this command only."""
+    group = parser.add_argument_group("search (defaults: the run's decode: settings)")
+    for flag, key, kind, text in DECODE_OPTIONS:
+        if n_best or key != "n_best":
+            group.add_argument(flag, dest=f"decode_{key}", type=kind, help=text)
+    group.add_argument("--sample", dest="decode_sample", action="store_const", const=True,
+                       help="sample outputs instead of searching for the best")
+
+
+def _add_model_options(parser):
+    group = parser.add_argument_group("which model")
+    group.add_argument("--model", dest="model_file", type=Path,
+                       help="model file to use instead of RUN_DIR/model.keras, e.g. one made by `seq2seq average`")
+    group.add_argument("--ensemble", action="append", default=[], type=Path, metavar="RUN_DIR",
+                       help="decode with this run's model too, averaging probabilities (repeatable)")
+
+
+def _decode_settings(args):
+    """Only the flags given, as DecodeConfig field changes."""
+    prefix = "decode_"
+    return {key[len(prefix):]: value for key, value in vars(args).items()
+            if key.startswith(prefix) and value is not None}
 
 
 def _data(args):
@@ -101,13 +157,19 @@ def _train(args):
 
 def _translate(args):
     from seq2seq.errors import Seq2SeqError
-    from seq2seq.translator import Translator
+    from seq2seq.translator import Translator, moses_nbest_lines
 
     sentences = args.text or _read_lines(args.input)
     if not sentences:
         raise Seq2SeqError("nothing to translate: give sentences, --input FILE, or text on stdin")
-    translations = Translator.load(args.run_dir).translate(sentences)
-    text = "\n".join(translations) + "\n"
+    translator = Translator.load(args.run_dir, model_file=args.model_file, ensemble=args.ensemble,
+                                 with_attention=False, **_decode_settings(args))
+    results = translator.translate_with_details(sentences)
+    if translator.decode_config.n_best > 1:
+        lines = moses_nbest_lines(results)
+    else:
+        lines = [result.text for result in results]
+    text = "\n".join(lines) + "\n"
     if args.output:
         args.output.parent.mkdir(parents=True, exist_ok=True)
         args.output.write_text(text, encoding="utf-8")
@@ -139,7 +201,20 @@ def _read_lines(path):
 def _evaluate(args):
     from seq2seq.run_evaluation import evaluate_run
 
-    evaluate_run(args.run_dir, args.split)
+    evaluate_run(args.run_dir, args.split, model_file=args.model_file, ensemble=args.ensemble,
+                 **_decode_settings(args))
+
+
+def _average(args):
+    from seq2seq.averaging import average_checkpoints
+
+    average_checkpoints(args.run_dir, args.last, args.output)
+
+
+def _export(args):
+    from seq2seq.export import export_run
+
+    export_run(args.run_dir, args.out_dir, **_decode_settings(args))
 
 
 if __name__ == "__main__":

@@ -86,16 +86,32 @@ class TrainConfig:
     buckets: int = 8
     shuffle_buffer: int = 50000
     dev_bleu_sentences: Optional[int] = None
+    keep_checkpoints: int = 5
     early_stopping: EarlyStoppingConfig = field(default_factory=EarlyStoppingConfig)
 
 
 @dataclass
 class DecodeConfig:
-    """Output length limit: `max_length_ratio * source_length + max_length_offset` pieces."""
+    """How `translate` and `evaluate` search; `beam_size: 1` is greedy search.
+
+    Outputs are at most `max_length_ratio * source_length + max_length_offset` pieces. Beam scores
+    use GNMT's length penalty ((5 + length) / 6) ** length_penalty and coverage penalty
+    (coverage_penalty times the summed log of each source piece's capped attention). `sample: true`
+    draws `n_best` samples per sentence instead (softmax at `temperature`, `top_k` best tokens,
+    0 for all), reproducible for a given `seed`.
+    """
 
     max_length_ratio: float = 1.5
     max_length_offset: int = 10
     batch_size: int = 64
+    beam_size: int = 1
+    n_best: int = 1
+    length_penalty: float = 0.0
+    coverage_penalty: float = 0.0
+    sample: bool = False
+    temperature: float = 1.0
+    top_k: int = 0
+    seed: int = 0
 
 
 @dataclass
@@ -139,7 +155,8 @@ def config_from_dict(raw: dict, source: str = "config") -> Config:
 POSITIVE = ("data.max_source_length", "data.max_target_length", "tokenizer.vocab_size", "model.embedding_dim",
             "model.encoder_units", "model.encoder_layers", "model.decoder_units", "model.decoder_layers",
             "model.attention_units", "train.batch_size", "train.epochs", "train.buckets",
-            "train.early_stopping.patience", "decode.batch_size")
+            "train.early_stopping.patience", "train.keep_checkpoints", "decode.batch_size", "decode.beam_size",
+            "decode.n_best")
 
 
 def _check_consistency(config, source):
@@ -155,11 +172,21 @@ def _check_consistency(config, source):
     columns = config.data.columns
     if len(columns) != 2 or not all(isinstance(c, int) and not isinstance(c, bool) and c >= 0 for c in columns):
         raise ConfigError(f"{source}: 'data.columns' must be two column numbers [source, target], got {columns}")
+    _check_decode(config.decode, source)
     memory_dim = config.model.encoder_units * (2 if config.model.bidirectional else 1)
     if config.model.attention == "luong-dot" and config.model.decoder_units != memory_dim:
         raise ConfigError(
             f"{source}: 'model.attention: luong-dot' needs model.decoder_units ({config.model.decoder_units}) "
             f"to equal the encoder output size ({memory_dim}); use luong-general instead")
+
+
+def _check_decode(decode, source):
+    if decode.length_penalty < 0 or decode.coverage_penalty < 0 or decode.temperature <= 0 or decode.top_k < 0:
+        raise ConfigError(f"{source}: 'decode.length_penalty', 'decode.coverage_penalty' and 'decode.top_k' "
+                          f"must be at least 0 and 'decode.temperature' above 0")
+    if not decode.sample and decode.n_best > decode.beam_size:
+        raise ConfigError(f"{source}: 'decode.n_best' ({decode.n_best}) cannot exceed 'decode.beam_size' "
+                          f"({decode.beam_size}): beam search finds at most beam_size hypotheses")
 
 
 def parse_override(text: str) -> tuple[list[str], object]:

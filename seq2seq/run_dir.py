@@ -3,6 +3,7 @@
     config.yaml          resolved config (every default written out)
     source.model ...     SentencePiece models (or joint.model)
     model.keras          best model so far
+    model.averaged.keras mean of the last epoch checkpoints (`seq2seq.averaging`), if made
     checkpoints/         epoch checkpoints with optimizer state, and state.json for --resume
     metrics.csv          one row per finished epoch (1-based, like the checkpoints)
     eval/                hypotheses and scores with sacreBLEU signatures
@@ -27,6 +28,7 @@ class RunDirectory:
 
     config_file = property(lambda self: self.path / "config.yaml")
     model_file = property(lambda self: self.path / "model.keras")
+    averaged_model_file = property(lambda self: self.path / "model.averaged.keras")
     checkpoints = property(lambda self: self.path / "checkpoints")
     state_file = property(lambda self: self.path / "checkpoints" / "state.json")
     metrics_file = property(lambda self: self.path / "metrics.csv")

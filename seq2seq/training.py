@@ -1,5 +1,6 @@
 """`seq2seq train`: corpus -> tokenizers -> batches -> model.fit with checkpoints, resumable."""
 
+import dataclasses
 import sys
 
 import keras
@@ -16,7 +17,6 @@ from seq2seq.schedules import WarmupDecay
 from seq2seq.tokenizer import load_tokenizers, train_tokenizers
 from seq2seq.translator import Translator
 
-KEPT_CHECKPOINTS = 3
 
 
 def train(config, run_dir, resume=False, log=print) -> RunDirectory:
@@ -176,13 +176,15 @@ def _load_training_splits(config, log):
 def _callbacks(config, run, model, state, dev_split, source_tokenizer, target_tokenizer,
                target_tokens_per_epoch, log):
     dev_limit = config.train.dev_bleu_sentences or len(dev_split)
-    translator = Translator(model, source_tokenizer, target_tokenizer, config.decode)
+    # Dev BLEU follows training every epoch, so it uses the fastest search, whatever `decode:` says.
+    greedy = dataclasses.replace(config.decode, beam_size=1, n_best=1, sample=False)
+    translator = Translator(model, source_tokenizer, target_tokenizer, greedy, with_attention=False)
     callbacks = [
         EpochSeeds(config.seed),
         EpochClock(target_tokens_per_epoch),
         DevTranslationScore(translator, dev_split.sources[:dev_limit], [dev_split.targets[:dev_limit]], log),
         RunCheckpoint(run, config.train.early_stopping.metric, config.train.early_stopping.patience,
-                      keep=KEPT_CHECKPOINTS, state=state, log=log),
+                      keep=config.train.keep_checkpoints, state=state, log=log),
     ]
     if config.train.max_minutes:
         callbacks.append(TimeBudget(config.train.max_minutes, log))

@@ -1,50 +1,76 @@
 """Python API: `Translator.load(run_dir).translate(["¿Dónde está el libro?"])`."""
 
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
+from seq2seq.ensemble import EnsembleModel, check_same_tokenizers
 from seq2seq.errors import Seq2SeqError
 from seq2seq.run_dir import RunDirectory, load_model_file
-from seq2seq.search import CompiledSearch
+from seq2seq.search import CompiledSearch, is_real
 from seq2seq.tokenizer import EOS_ID, load_tokenizers
 
 
 @dataclass
+class Hypothesis:
+    """One output of the search, with what produced it, for n-best lists and attention plots."""
+
+    text: str
+    score: float
+    target_pieces: list
+    attention: np.ndarray  # (target pieces incl. EOS, source pieces incl. EOS), or None
+
+
+@dataclass
 class Translation:
-    """One translation with what produced it, for display and attention plots."""
+    """A source sentence and its n best hypotheses, best first."""
 
     source: str
-    text: str
     source_pieces: list
-    target_pieces: list
-    attention: np.ndarray  # (target pieces incl. EOS, source pieces incl. EOS)
+    hypotheses: list
+
+    text = property(lambda self: self.hypotheses[0].text)
+    score = property(lambda self: self.hypotheses[0].score)
+    target_pieces = property(lambda self: self.hypotheses[0].target_pieces)
+    attention = property(lambda self: self.hypotheses[0].attention)
 
 
 class Translator:
-    def __init__(self, model, source_tokenizer, target_tokenizer, decode_config):
+    """Translates lists of sentences with one model and the search its decode config describes."""
+
+    def __init__(self, model, source_tokenizer, target_tokenizer, decode_config, with_attention=True):
         self.model = model
         self.source_tokenizer = source_tokenizer
         self.target_tokenizer = target_tokenizer
-        self.batch_size = decode_config.batch_size
-        self._search = CompiledSearch(model, decode_config.max_length_ratio, decode_config.max_length_offset)
+        self.decode_config = decode_config
+        self._search = CompiledSearch(model, decode_config, with_attention)
 
     @classmethod
-    def load(cls, run_dir):
-        """Load the best model and tokenizers of a run directory made by `seq2seq train`."""
+    def load(cls, run_dir, model_file=None, ensemble=(), with_attention=True, **decode_settings):
+        """Load the best model and tokenizers of a run directory made by `seq2seq train`.
+
+        `model_file` replaces `model.keras` (e.g. by one from `seq2seq average`); `ensemble` adds the
+        best models of other run directories with the same tokenizers. Keyword arguments change the
+        run's decode settings, e.g. `beam_size=5, length_penalty=0.6`.
+        """
         run = RunDirectory(run_dir)
-        config = run.load_config()
-        run.require(run.model_file, "training has not finished an epoch yet")
-        source_tokenizer, target_tokenizer = load_tokenizers(run.path)
-        model = load_model_file(run.model_file, compile=False)
-        _check_vocabularies(model, source_tokenizer, target_tokenizer, run.path)
-        return cls(model, source_tokenizer, target_tokenizer, config.decode)
+        config = run.load_config([f"decode.{key}={value}" for key, value in decode_settings.items()])
+        members, tokenizers = [], []
+        for path, member_file in [(run.path, model_file), *((Path(other), None) for other in ensemble)]:
+            model, source_tokenizer, target_tokenizer = _load_run_model(path, member_file)
+            members.append(model)
+            tokenizers.append((path, source_tokenizer, target_tokenizer))
+        check_same_tokenizers(tokenizers)
+        model = EnsembleModel(members) if ensemble else members[0]
+        return cls(model, *tokenizers[0][1:], config.decode, with_attention)
 
     def translate(self, sentences) -> list:
         """Translate a list of sentences; returns a list of strings in the same order."""
         return [result.text for result in self.translate_with_details(sentences)]
 
     def translate_with_details(self, sentences) -> list:
+        """-> one `Translation` per sentence, in order, each with its n-best hypotheses."""
         sentences = list(sentences)
         for index, sentence in enumerate(sentences):
             if not isinstance(sentence, str) or not sentence.strip():
@@ -53,27 +79,54 @@ class Translator:
         results = [None] * len(sentences)
         # Sorting by length keeps padding, and so wasted steps, small in every batch.
         order = sorted(range(len(sentences)), key=lambda i: len(source_ids[i]))
-        for start in range(0, len(order), self.batch_size):
-            batch = order[start:start + self.batch_size]
+        batch_size = self.decode_config.batch_size
+        for start in range(0, len(order), batch_size):
+            batch = order[start:start + batch_size]
             padded = np.zeros((len(batch), max(len(source_ids[i]) for i in batch)), dtype=np.int32)
             for row, index in enumerate(batch):
                 padded[row, :len(source_ids[index])] = source_ids[index]
-            tokens, attention = self._search(padded)
+            found = self._search(padded)
             for row, index in enumerate(batch):
-                results[index] = self._describe(sentences[index], source_ids[index], tokens[row], attention[row])
+                hypotheses = [
+                    self._hypothesis(found.tokens[row, rank], found.scores[row, rank],
+                                     None if found.attention is None else found.attention[row, rank],
+                                     len(source_ids[index]))
+                    for rank in range(found.scores.shape[1]) if is_real(found.scores[row, rank])
+                ]
+                results[index] = Translation(sentences[index], self.source_tokenizer.id_to_piece(source_ids[index]),
+                                             hypotheses)
         return results
 
-    def _describe(self, sentence, source_ids, tokens, attention):
+    def _hypothesis(self, tokens, score, attention, source_length):
         tokens = list(tokens)
         length = tokens.index(EOS_ID) + 1 if EOS_ID in tokens else len(tokens)
         target_ids = tokens[:length]
-        return Translation(
-            source=sentence,
+        return Hypothesis(
             text=self.target_tokenizer.decode([target_ids])[0],
-            source_pieces=self.source_tokenizer.id_to_piece(source_ids),
+            score=float(score),
             target_pieces=self.target_tokenizer.id_to_piece(target_ids),
-            attention=attention[:length, :len(source_ids)],
+            attention=None if attention is None else attention[:length, :source_length],
         )
+
+
+def moses_nbest_lines(translations) -> list:
+    """n-best lists as Moses writes them: `sentence number ||| hypothesis ||| score`, best first."""
+    return [f"{number} ||| {hypothesis.text} ||| {hypothesis.score:.4f}"
+            for number, translation in enumerate(translations) for hypothesis in translation.hypotheses]
+
+
+def _load_run_model(run_dir, model_file=None):
+    """A run's model (its best, or `model_file`) with the tokenizers it was trained with."""
+    run = RunDirectory(run_dir)
+    run.require(run.config_file, "was it made by `seq2seq train`?")
+    if model_file is None:
+        run.require(run.model_file, "training has not finished an epoch yet")
+    elif not Path(model_file).is_file():
+        raise Seq2SeqError(f"{model_file}: model file not found")
+    source_tokenizer, target_tokenizer = load_tokenizers(run.path)
+    model = load_model_file(model_file or run.model_file, compile=False)
+    _check_vocabularies(model, source_tokenizer, target_tokenizer, run.path)
+    return model, source_tokenizer, target_tokenizer
 
 
 def _check_vocabularies(model, source_tokenizer, target_tokenizer, run_path):

@@ -1,6 +1,7 @@
 """The `seq2seq` command as a user runs it: outputs, files, and one-line errors with exit status 2."""
 
 import io
+import json
 import shutil
 import subprocess
 import sys
@@ -27,11 +28,38 @@ def test_translate_arguments_file_and_stdin_agree(trained_run, tmp_path, capsys,
     assert capsys.readouterr().out.splitlines() == from_arguments
 
 
+def test_translate_with_beam_search_prints_n_best_lists(trained_run, capsys):
+    arguments = ["translate", str(trained_run), "a b c", "d e f g"]
+    assert main([*arguments, "--beam-size", "4", "--n-best", "3", "--length-penalty", "0.6"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert [line.split(" ||| ")[0] for line in lines] == ["0"] * 3 + ["1"] * 3
+    for number in (0, 1):
+        scores = [float(line.split(" ||| ")[2]) for line in lines if line.startswith(f"{number} |||")]
+        assert scores == sorted(scores, reverse=True)
+    assert main([*arguments, "--beam-size", "4", "--length-penalty", "0.6"]) == 0
+    assert capsys.readouterr().out.splitlines() == [lines[0].split(" ||| ")[1], lines[3].split(" ||| ")[1]]
+
+
+def test_evaluate_names_its_output_after_the_search(trained_run, capsys):
+    assert main(["evaluate", str(trained_run), "--split", "dev", "--beam-size", "3", "--n-best", "2"]) == 0
+    capsys.readouterr()
+    scores = json.loads((trained_run / "eval" / "dev.beam3.scores.json").read_text())
+    assert scores["decode"]["beam_size"] == 3 and scores["sentences"] == 100
+    assert len((trained_run / "eval" / "dev.beam3.nbest").read_text().splitlines()) == 200
+
+
+def test_ensemble_of_a_run_with_itself_translates_like_the_run(trained_run, capsys):
+    assert main(["translate", str(trained_run), "a b c d", "--beam-size", "3"]) == 0
+    alone = capsys.readouterr().out
+    assert main(["translate", str(trained_run), "a b c d", "--beam-size", "3", "--ensemble", str(trained_run)]) == 0
+    assert capsys.readouterr().out == alone
+
+
 def test_evaluate_prints_scores_with_signatures(trained_run, capsys):
     assert main(["evaluate", str(trained_run), "--split", "dev"]) == 0
     out = capsys.readouterr().out
     assert "BLEU" in out and "chrF" in out and "TER" in out and "nrefs:1" in out
-    assert (trained_run / "eval" / "dev.scores.json").exists()
+    assert (trained_run / "eval" / "dev.greedy.scores.json").exists()
 
 
 @pytest.mark.parametrize("arguments, message", [
@@ -44,6 +72,10 @@ def test_evaluate_prints_scores_with_signatures(trained_run, capsys):
     (["train", "{tmp}/typo.yaml", "--resume", "--run-dir", "{tmp}"], "config.yaml: missing from the run directory"),
     (["translate", "{bad_model}", "hola"], "model.keras: cannot load this model file"),
     (["translate", "{other_vocab}", "hola"], "the tokenizer files belong to another run"),
+    (["translate", "{run}", "hola", "--beam-size", "2", "--n-best", "3"], "'decode.n_best' (3) cannot exceed"),
+    (["translate", "{run}", "hola", "--temperature", "0"], "'decode.temperature' above 0"),
+    (["translate", "{run}", "hola", "--model", "{tmp}/nothing.keras"], "nothing.keras: model file not found"),
+    (["translate", "{run}", "hola", "--ensemble", "{other_vocab}"], "the tokenizer files belong to another run"),
 ])
 def test_user_errors_are_one_line_with_status_2(trained_run, tmp_path, capsys, arguments, message):
     (tmp_path / "blank.txt").write_text("a b\n\nc d\n")

@@ -1,28 +1,63 @@
+"""Search correctness: greedy, sampling and beam search against independent references."""
+
+import itertools
+
 import keras
 import numpy as np
+import pytest
 
+from seq2seq.config import DecodeConfig
 from seq2seq.models import TranslationModel
-from seq2seq.search import CompiledSearch, greedy_search
-from seq2seq.tokenizer import BOS_ID, EOS_ID, PAD_ID
+from seq2seq.search import CompiledSearch, is_real
+from seq2seq.tokenizer import BOS_ID, EOS_ID, PAD_ID, UNK_ID
 
 
-def model_and_source():
+def tiny_model(target_vocab_size=12):
     keras.utils.set_random_seed(3)
-    model = TranslationModel(30, 12, embedding_dim=16, encoder_units=16, encoder_layers=1,
-                             decoder_units=24, attention_units=16, dropout=0.0)
+    return TranslationModel(30, target_vocab_size, embedding_dim=16, encoder_units=16, encoder_layers=1,
+                            decoder_units=24, attention_units=16, dropout=0.0)
+
+
+def padded_source():
     rng = np.random.default_rng(0)
     source = rng.integers(4, 30, size=(4, 7)).astype("int32")
     source[1, 3:] = PAD_ID
     source[3, 5:] = PAD_ID
-    return model, source
+    return source
+
+
+def cut_at_eos(row):
+    row = list(row)
+    return row[:row.index(EOS_ID) + 1] if EOS_ID in row else row
+
+
+def rescore(model, source_row, tokens):
+    """Reference scoring, one eager step per token: -> (log-probability, attention rows (T, S))."""
+    length = int((source_row != PAD_ID).sum())
+    states, memory = model.encode(source_row[None, :length])
+    previous, total, attention = np.array([BOS_ID], "int32"), 0.0, []
+    for token in tokens:
+        logits, states, weights = model.step(previous, states, memory)
+        logits = np.asarray(logits, "float64")[0]
+        logits[[PAD_ID, BOS_ID]] = -np.inf
+        total += logits[token] - np.log(np.exp(logits - logits.max()).sum()) - logits.max()
+        attention.append(np.asarray(weights)[0])
+        previous = np.array([token], "int32")
+    return total, np.array(attention)
+
+
+def gnmt_score(model, source_row, tokens, alpha, beta):
+    log_probability, attention = rescore(model, source_row, tokens)
+    coverage = np.clip(attention.sum(axis=0), 1e-10, 1.0)
+    return log_probability / ((5 + len(tokens)) / 6) ** alpha + beta * np.log(coverage).sum()
 
 
 def python_loop_greedy(model, source, limits):
-    """Reference: one Python step per token, no compilation."""
+    """Reference greedy search: one Python step per token, no compilation."""
     states, memory = model.encode(source)
     previous = np.full(len(source), BOS_ID, "int32")
     outputs = []
-    for step in range(max(limits)):
+    for _ in range(max(limits)):
         logits, states, _ = model.step(previous, states, memory)
         logits = np.asarray(logits).copy()
         logits[:, [PAD_ID, BOS_ID]] = -np.inf
@@ -31,62 +66,147 @@ def python_loop_greedy(model, source, limits):
     return np.stack(outputs, axis=1)
 
 
-def cut_at_eos(row):
-    row = list(row)
-    return row[:row.index(EOS_ID) + 1] if EOS_ID in row else row
-
-
 def test_compiled_greedy_matches_a_python_loop_and_respects_limits():
-    model, source = model_and_source()
-    search = CompiledSearch(model, max_length_ratio=1.0, max_length_offset=2)
-    tokens, attention = search(source)
+    model, source = tiny_model(), padded_source()
+    found = CompiledSearch(model, DecodeConfig(max_length_ratio=1.0, max_length_offset=2))(source)
     lengths = (source != PAD_ID).sum(axis=1)
     limits = lengths + 2
     reference = python_loop_greedy(model, source, limits)
     for row in range(len(source)):
-        produced = cut_at_eos(tokens[row])
-        expected = cut_at_eos(list(reference[row, :limits[row] - 1]) + [EOS_ID])
-        assert produced == expected
-        assert len(produced) <= limits[row]
-        assert np.all(tokens[row, len(produced):] == PAD_ID)
-        np.testing.assert_allclose(attention[row, :len(produced)].sum(axis=1), 1.0, atol=1e-5)
-        assert np.all(attention[row, :, lengths[row]:] == 0.0)
+        produced = cut_at_eos(found.tokens[row, 0])
+        assert produced == cut_at_eos(list(reference[row, :limits[row] - 1]) + [EOS_ID])
+        assert np.all(found.tokens[row, 0, len(produced):] == PAD_ID)
+        log_probability, attention = rescore(model, source[row], produced)
+        assert found.scores[row, 0] == pytest.approx(log_probability, abs=1e-4)
+        np.testing.assert_allclose(found.attention[row, 0, :len(produced), :lengths[row]], attention, atol=1e-5)
+        assert np.all(found.attention[row, 0, :, lengths[row]:] == 0.0)
 
 
-def test_a_sentence_decodes_the_same_alone_or_in_a_batch():
-    model, source = model_and_source()
-    search = CompiledSearch(model)
-    together, _ = search(source)
-    for row in range(len(source)):
-        length = int((source[row] != PAD_ID).sum())
-        alone, _ = search(source[row:row + 1, :length])
-        assert cut_at_eos(alone[0]) == cut_at_eos(together[row])
-
-
-def test_search_traces_once_for_any_shape():
-    model, source = model_and_source()
-    search = CompiledSearch(model)
+@pytest.mark.parametrize("decode", [DecodeConfig(), DecodeConfig(beam_size=4, length_penalty=0.6)],
+                         ids=["greedy", "beam"])
+def test_search_traces_once_for_any_shape(decode):
+    model, source = tiny_model(), padded_source()
+    search = CompiledSearch(model, decode)
     search(source)
     search(source[:2, :3])
     search(np.concatenate([source, source], axis=1))
     assert search._compiled.experimental_get_tracing_count() == 1
 
 
-def test_greedy_search_runs_eagerly_with_the_compiled_result():
-    model, source = model_and_source()
-    eager_tokens, eager_attention = greedy_search(model, source, 1.5, 10)
-    compiled_tokens, compiled_attention = CompiledSearch(model, 1.5, 10)(source)
-    np.testing.assert_array_equal(np.asarray(eager_tokens), compiled_tokens)
-    np.testing.assert_allclose(np.asarray(eager_attention), compiled_attention, atol=1e-5)
-
-
-def test_search_never_outputs_pad_or_bos():
-    model, source = model_and_source()
+@pytest.mark.parametrize("decode", [DecodeConfig(), DecodeConfig(beam_size=3, n_best=3, coverage_penalty=0.2),
+                                    DecodeConfig(sample=True, n_best=2)], ids=["greedy", "beam", "sample"])
+def test_search_never_outputs_pad_or_bos(decode):
+    model = tiny_model()
     bias = model.decoder.output_projection.bias
     boosted = np.asarray(bias).copy()
     boosted[[PAD_ID, BOS_ID]] += 100.0  # the model now prefers PAD and BOS over everything
     bias.assign(boosted)
-    tokens, _ = CompiledSearch(model)(source)
-    for row in tokens:
+    found = CompiledSearch(model, decode)(padded_source())
+    for row in found.tokens.reshape(-1, found.tokens.shape[-1]):
         produced = cut_at_eos(row)
         assert PAD_ID not in produced and BOS_ID not in produced
+
+
+@pytest.mark.parametrize("limit, beam_size", [(2, 6), (3, 13)])
+def test_beam_search_with_a_wide_beam_ranks_every_short_output_like_exhaustive_search(limit, beam_size):
+    """Target vocabulary of 6 (UNK, EOS and two words usable): every output of at most `limit` tokens
+    is enumerated and scored independently; a beam at least that wide must return them all, in order."""
+    model, source = tiny_model(target_vocab_size=6), padded_source()
+    alpha, beta = 0.8, 0.3
+    words = [UNK_ID, 4, 5]
+    outputs = [list(prefix) + [EOS_ID] for length in range(limit) for prefix in itertools.product(words, repeat=length)]
+    assert beam_size >= 6 and len(outputs) <= beam_size
+    decode = DecodeConfig(max_length_ratio=0.0, max_length_offset=limit, beam_size=beam_size,
+                          n_best=len(outputs), length_penalty=alpha, coverage_penalty=beta)
+    found = CompiledSearch(model, decode)(source)
+    for row in range(len(source)):
+        expected = sorted(((gnmt_score(model, source[row], output, alpha, beta), output) for output in outputs),
+                          reverse=True)
+        np.testing.assert_allclose(found.scores[row], [score for score, _ in expected], atol=1e-4)
+        produced = [cut_at_eos(tokens) for tokens in found.tokens[row]]
+        assert sorted(map(tuple, produced)) == sorted(map(tuple, outputs))
+        assert produced[0] == expected[0][1]
+
+
+def test_beam_of_one_is_greedy_search():
+    model, source = tiny_model(), padded_source()
+    greedy = CompiledSearch(model, DecodeConfig())(source)
+    beam = CompiledSearch(model, DecodeConfig(beam_size=1, n_best=1, length_penalty=0.0))
+    from seq2seq.search import beam_search, output_length_limits  # the beam code itself, not the greedy shortcut
+
+    mask = source != PAD_ID
+    found = beam_search(model, source, output_length_limits(mask.sum(axis=1), 1.5, 10), mask,
+                        capacity=output_length_limits(source.shape[1], 1.5, 10), beam_size=1)
+    np.testing.assert_array_equal(np.asarray(found.tokens), greedy.tokens)
+    np.testing.assert_allclose(np.asarray(found.scores), greedy.scores, atol=1e-5)
+    assert beam(source).tokens.shape == greedy.tokens.shape
+
+
+def test_beam_search_returns_the_attention_and_score_of_each_n_best_hypothesis():
+    model, source = tiny_model(), padded_source()
+    found = CompiledSearch(model, DecodeConfig(beam_size=4, n_best=3, length_penalty=0.6, coverage_penalty=0.2))(source)
+    for row in range(len(source)):
+        assert np.all(np.diff(found.scores[row]) <= 1e-6), "n-best lists are best first"
+        produced = [tuple(cut_at_eos(tokens)) for tokens in found.tokens[row]]
+        assert len(set(produced)) == len(produced)
+        for rank, output in enumerate(produced):
+            assert found.scores[row, rank] == pytest.approx(gnmt_score(model, source[row], output, 0.6, 0.2), abs=1e-4)
+            _, attention = rescore(model, source[row], output)
+            length = int((source[row] != PAD_ID).sum())
+            np.testing.assert_allclose(found.attention[row, rank, :len(output), :length], attention, atol=1e-5)
+
+
+def test_sampling_with_top_k_of_one_is_greedy_and_samples_are_reproducible():
+    model, source = tiny_model(), padded_source()
+    greedy = CompiledSearch(model, DecodeConfig())(source)
+    top_one = CompiledSearch(model, DecodeConfig(sample=True, top_k=1, n_best=2))(source)
+    for rank in range(2):
+        np.testing.assert_array_equal(top_one.tokens[:, rank], greedy.tokens[:, 0])
+    hot = DecodeConfig(sample=True, n_best=5, temperature=2.0, seed=1)
+    first, again = CompiledSearch(model, hot)(source), CompiledSearch(model, hot)(source)
+    np.testing.assert_array_equal(first.tokens, again.tokens)
+    other_seed = CompiledSearch(model, DecodeConfig(sample=True, n_best=5, temperature=2.0, seed=2))(source)
+    assert not np.array_equal(first.tokens, other_seed.tokens)
+    for row in range(len(source)):
+        assert np.all(np.diff(first.scores[row]) <= 1e-6)
+        for rank in range(5):
+            output = cut_at_eos(first.tokens[row, rank])
+            assert first.scores[row, rank] == pytest.approx(rescore(model, source[row], output)[0], abs=1e-4)
+
+
+def test_unfillable_n_best_slots_are_marked():
+    """With a one-token limit the only output is EOS; the other n-best slots must say they are empty."""
+    model, source = tiny_model(target_vocab_size=5), padded_source()
+    found = CompiledSearch(model, DecodeConfig(max_length_ratio=0.0, max_length_offset=1, beam_size=3, n_best=3))(source)
+    assert np.all(is_real(found.scores[:, 0])) and not np.any(is_real(found.scores[:, 1:]))
+
+
+def reversal_sources(reversal_data, count=60):
+    lines = (reversal_data / "test.tsv").read_text(encoding="utf-8").splitlines()[:count]
+    return [line.split("\t")[0] for line in lines]
+
+
+@pytest.mark.parametrize("beam_size", [2, 5])
+def test_trained_beam_search_never_scores_below_greedy(trained_run, reversal_data, beam_size):
+    """Beam search is not guaranteed to beat greedy in general; on a trained model it must, sentence by sentence."""
+    from seq2seq.translator import Translator
+
+    sources = reversal_sources(reversal_data)
+    greedy = Translator.load(trained_run).translate_with_details(sources)
+    beam = Translator.load(trained_run, beam_size=beam_size).translate_with_details(sources)
+    for by_greedy, by_beam in zip(greedy, beam):
+        assert by_beam.score >= by_greedy.score - 1e-4, (by_greedy.source, by_greedy.text, by_beam.text)
+
+
+@pytest.mark.parametrize("settings", [{}, {"beam_size": 4, "n_best": 2, "length_penalty": 0.6}], ids=["greedy", "beam"])
+def test_a_sentence_decodes_the_same_alone_or_in_any_batch(trained_run, reversal_data, settings):
+    from seq2seq.translator import Translator
+
+    translator = Translator.load(trained_run, **settings)
+    sources = reversal_sources(reversal_data, count=24)
+    together = translator.translate_with_details(sources)
+    for index in (0, 7, 23):
+        alone = translator.translate_with_details([sources[index]])[0]
+        assert [h.text for h in alone.hypotheses] == [h.text for h in together[index].hypotheses]
+        np.testing.assert_allclose([h.score for h in alone.hypotheses],
+                                   [h.score for h in together[index].hypotheses], atol=1e-4)

@@ -32,7 +32,8 @@ def test_run_directory_holds_everything_needed(trained_run):
     for name in ("config.yaml", "model.keras", "source.model", "target.model", "metrics.csv",
                  "checkpoints/state.json"):
         assert (trained_run / name).exists(), name
-    assert len(list((trained_run / "checkpoints").glob("epoch-*.keras"))) == 3
+    kept = sorted(path.name for path in (trained_run / "checkpoints").glob("epoch-*.keras"))
+    assert kept == [f"epoch-{epoch:03d}.keras" for epoch in range(2, 7)], "the last train.keep_checkpoints (5)"
     rows = read_metrics(trained_run)
     assert [int(row["epoch"]) for row in rows] == list(range(1, len(rows) + 1))
     assert len(list((trained_run / "checkpoints").glob("*.tmp*"))) == 0
@@ -43,10 +44,10 @@ def test_run_directory_holds_everything_needed(trained_run):
 def test_evaluate_writes_hypotheses_and_signed_scores(trained_run):
     scores = evaluate_run(trained_run, "test", log=lambda *_: None)
     assert scores["bleu"] > 80
-    saved = json.loads((trained_run / "eval" / "test.scores.json").read_text())
+    saved = json.loads((trained_run / "eval" / "test.greedy.scores.json").read_text())
     assert saved["bleu"] == scores["bleu"]
     assert saved["signatures"]["bleu"].startswith("nrefs:1")
-    assert len((trained_run / "eval" / "test.hyp").read_text().splitlines()) == 100
+    assert len((trained_run / "eval" / "test.greedy.hyp").read_text().splitlines()) == 100
 
 
 class Killed(BaseException):

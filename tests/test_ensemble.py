@@ -1,0 +1,93 @@
+import keras
+import numpy as np
+import pytest
+
+from seq2seq.config import DecodeConfig
+from seq2seq.ensemble import EnsembleModel, check_same_tokenizers
+from seq2seq.errors import Seq2SeqError
+from seq2seq.models import TranslationModel
+from seq2seq.search import CompiledSearch, search_translations
+from seq2seq.tokenizer import BOS_ID, PAD_ID, load_tokenizers, train_tokenizers
+
+
+def tiny_model(seed, target_vocab_size=12):
+    keras.utils.set_random_seed(seed)
+    return TranslationModel(30, target_vocab_size, embedding_dim=16, encoder_units=16, encoder_layers=1,
+                            decoder_units=24, attention_units=16, dropout=0.0)
+
+
+def source_ids():
+    source = np.random.default_rng(0).integers(4, 30, size=(4, 7)).astype("int32")
+    source[1, 3:] = PAD_ID
+    source[3, 5:] = PAD_ID
+    return source
+
+
+SEARCHES = {
+    "greedy": DecodeConfig(),
+    "beam": DecodeConfig(beam_size=3, n_best=3, length_penalty=0.6, coverage_penalty=0.2),
+    "sampling": DecodeConfig(sample=True, n_best=2, seed=5),
+}
+
+
+@pytest.mark.parametrize("decode", SEARCHES.values(), ids=SEARCHES.keys())
+def test_a_model_ensembled_with_itself_decodes_like_the_model(decode):
+    model = tiny_model(1)
+    alone = CompiledSearch(model, decode)(source_ids())
+    doubled = CompiledSearch(EnsembleModel([model, model]), decode)(source_ids())
+    np.testing.assert_array_equal(doubled.tokens, alone.tokens)
+    np.testing.assert_allclose(doubled.scores, alone.scores, rtol=1e-5)
+    np.testing.assert_allclose(doubled.attention, alone.attention, atol=1e-6)
+
+
+def test_a_step_averages_the_members_probabilities_and_attention():
+    members = [tiny_model(1), tiny_model(2)]
+    source, previous = source_ids(), np.array([BOS_ID, 5, 6, 7], "int32")
+    ensemble = EnsembleModel(members)
+    states, memory = ensemble.encode(source)
+    log_probs, new_states, attention = ensemble.step(previous, states, memory)
+
+    probabilities, weights = [], []
+    for member, member_new_states in zip(members, new_states):
+        logits, expected_states, member_weights = member.step(previous, *member.encode(source))
+        probabilities.append(keras.ops.softmax(logits).numpy())
+        weights.append(member_weights.numpy())
+        for state, expected in zip(member_new_states, expected_states):
+            np.testing.assert_allclose(state, expected, atol=1e-6)
+    assert log_probs.dtype == "float32"
+    np.testing.assert_allclose(np.exp(log_probs), np.mean(probabilities, axis=0), rtol=1e-5, atol=1e-7)
+    np.testing.assert_allclose(attention, np.mean(weights, axis=0), atol=1e-6)
+
+
+def test_beam_search_of_two_models_compiles_and_matches_the_eager_search():
+    ensemble = EnsembleModel([tiny_model(1), tiny_model(2)])
+    decode = DecodeConfig(beam_size=3, n_best=2, length_penalty=0.6)
+    search = CompiledSearch(ensemble, decode)
+    compiled = search(source_ids())
+    search(source_ids()[:2, :4])
+    assert search._compiled.experimental_get_tracing_count() == 1
+    eager = search_translations(ensemble, source_ids(), decode)
+    assert compiled.tokens.shape[:2] == (4, 2)
+    np.testing.assert_array_equal(compiled.tokens, eager.tokens)
+    np.testing.assert_allclose(compiled.scores, eager.scores, rtol=1e-5)
+
+
+def test_members_must_share_vocabularies():
+    with pytest.raises(Seq2SeqError, match="target vocabularies of 12, 14 pieces: they must share one target"):
+        EnsembleModel([tiny_model(1), tiny_model(2, target_vocab_size=14)])
+    with pytest.raises(Seq2SeqError, match="at least one model"):
+        EnsembleModel([])
+
+
+def test_runs_must_tokenize_identically(tmp_path):
+    words = "uno dos tres cuatro cinco seis siete ocho nueve diez".split()
+    sentences = [" ".join(words[i:] + words[:i]) for i in range(len(words))] * 20
+    for run, targets in (("a", sentences), ("retrained", sentences), ("b", [s[::-1] for s in sentences])):
+        train_tokenizers(sentences, [s.upper() for s in targets], tmp_path / run, vocab_size=30)
+    runs = [(tmp_path / name, *load_tokenizers(tmp_path / name)) for name in ("a", "retrained", "b")]
+    assert (tmp_path / "a" / "source.model").read_bytes() != (tmp_path / "retrained" / "source.model").read_bytes()
+
+    check_same_tokenizers(runs[:2])
+    with pytest.raises(Seq2SeqError, match=f"{tmp_path / 'b'} and {tmp_path / 'a'} have different target "
+                                           f"tokenizers .*target.model does not tokenize like"):
+        check_same_tokenizers(runs)
