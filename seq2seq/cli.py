@@ -163,8 +163,8 @@ def _translate(args):
     if not sentences:
         raise Seq2SeqError("nothing to translate: give sentences, --input FILE, or text on stdin")
     translator = Translator.load(args.run_dir, model_file=args.model_file, ensemble=args.ensemble,
-                                 with_attention=False, **_decode_settings(args))
-    results = translator.translate_with_details(sentences)
+                                 **_decode_settings(args))
+    results = translator.translate_with_details(sentences, with_attention=False)
     if translator.decode_config.n_best > 1:
         lines = moses_nbest_lines(results)
     else:

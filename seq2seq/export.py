@@ -42,7 +42,7 @@ def export_run(run_dir, out_dir, log=print, **decode_settings) -> Path:
     if out_dir.exists() and (not out_dir.is_dir() or any(out_dir.iterdir())):
         raise Seq2SeqError(f"{out_dir} exists; choose another directory or remove it")
     tensorflow_text = _import_tensorflow_text()
-    translator = Translator.load(run_dir, with_attention=False, **decode_settings)
+    translator = Translator.load(run_dir, **decode_settings)
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     temporary = out_dir.with_name(f".{out_dir.name}.tmp-{os.getpid()}")
     shutil.rmtree(temporary, ignore_errors=True)  # left by a killed export that had our process id

@@ -20,12 +20,11 @@ def evaluate_run(run_dir, split="test", log=print, model_file=None, ensemble=(),
     """
     run = RunDirectory(run_dir)
     config = run.load_config()
-    translator = Translator.load(run.path, model_file=model_file, ensemble=ensemble, with_attention=False,
-                                 **decode_settings)
+    translator = Translator.load(run.path, model_file=model_file, ensemble=ensemble, **decode_settings)
     decode = translator.decode_config
     data = load_split(config.data, split, with_extra_references=True)
     started = time.perf_counter()
-    results = translator.translate_with_details(data.sources)
+    results = translator.translate_with_details(data.sources, with_attention=False)
     seconds = time.perf_counter() - started
     hypotheses = [result.text for result in results]
     scores = translation_scores(hypotheses, [data.targets])

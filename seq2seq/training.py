@@ -178,7 +178,7 @@ def _callbacks(config, run, model, state, dev_split, source_tokenizer, target_to
     dev_limit = config.train.dev_bleu_sentences or len(dev_split)
     # Dev BLEU follows training every epoch, so it uses the fastest search, whatever `decode:` says.
     greedy = dataclasses.replace(config.decode, beam_size=1, n_best=1, sample=False)
-    translator = Translator(model, source_tokenizer, target_tokenizer, greedy, with_attention=False)
+    translator = Translator(model, source_tokenizer, target_tokenizer, greedy)
     callbacks = [
         EpochSeeds(config.seed),
         EpochClock(target_tokens_per_epoch),

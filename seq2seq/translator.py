@@ -39,15 +39,17 @@ class Translation:
 class Translator:
     """Translates lists of sentences with one model and the search its decode config describes."""
 
-    def __init__(self, model, source_tokenizer, target_tokenizer, decode_config, with_attention=True):
+    def __init__(self, model, source_tokenizer, target_tokenizer, decode_config):
         self.model = model
         self.source_tokenizer = source_tokenizer
         self.target_tokenizer = target_tokenizer
         self.decode_config = decode_config
-        self._search = CompiledSearch(model, decode_config, with_attention)
+        # Keeping attention weights costs time (3x for beam 5), so only searches that return them do.
+        self._searches = {with_attention: CompiledSearch(model, decode_config, with_attention)
+                          for with_attention in (False, True)}
 
     @classmethod
-    def load(cls, run_dir, model_file=None, ensemble=(), with_attention=True, **decode_settings):
+    def load(cls, run_dir, model_file=None, ensemble=(), **decode_settings):
         """Load the best model and tokenizers of a run directory made by `seq2seq train`.
 
         `model_file` replaces `model.keras` (e.g. by one from `seq2seq average`); `ensemble` adds the
@@ -63,14 +65,17 @@ class Translator:
             tokenizers.append((path, source_tokenizer, target_tokenizer))
         check_same_tokenizers(tokenizers)
         model = EnsembleModel(members) if ensemble else members[0]
-        return cls(model, *tokenizers[0][1:], config.decode, with_attention)
+        return cls(model, *tokenizers[0][1:], config.decode)
 
     def translate(self, sentences) -> list:
         """Translate a list of sentences; returns a list of strings in the same order."""
-        return [result.text for result in self.translate_with_details(sentences)]
+        return [result.text for result in self.translate_with_details(sentences, with_attention=False)]
 
-    def translate_with_details(self, sentences) -> list:
-        """-> one `Translation` per sentence, in order, each with its n-best hypotheses."""
+    def translate_with_details(self, sentences, with_attention=True) -> list:
+        """-> one `Translation` per sentence, in order, each with its n-best hypotheses.
+
+        Without `with_attention`, hypotheses carry no attention weights, and beam search runs faster.
+        """
         sentences = list(sentences)
         for index, sentence in enumerate(sentences):
             if not isinstance(sentence, str) or not sentence.strip():
@@ -85,7 +90,7 @@ class Translator:
             padded = np.zeros((len(batch), max(len(source_ids[i]) for i in batch)), dtype=np.int32)
             for row, index in enumerate(batch):
                 padded[row, :len(source_ids[index])] = source_ids[index]
-            found = self._search(padded)
+            found = self._searches[with_attention](padded)
             for row, index in enumerate(batch):
                 hypotheses = [
                     self._hypothesis(found.tokens[row, rank], found.scores[row, rank],

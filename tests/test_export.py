@@ -62,7 +62,7 @@ def test_exported_signature_translates_like_the_translator(trained_run, reversal
     served = serve(sentences, exported.values())
 
     for name, (run, settings) in runs.items():
-        expected = Translator.load(run, with_attention=False, **settings).translate(sentences)
+        expected = Translator.load(run, **settings).translate(sentences)
         assert served[str(exported[name])] == expected, name
     assert served[str(exported["uppercase"])] == [text.upper() for text in served[str(exported["greedy"])]]
     decode = json.loads((exported["beam"] / export.EXTRA_DIR / "decode.json").read_text())

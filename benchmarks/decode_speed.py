@@ -1,0 +1,68 @@
+"""Decoding speed and quality of a trained run on a split, for several search settings.
+
+    python -m benchmarks.decode_speed runs/spa_eng --settings greedy beam5 --batch-sizes 64 128
+
+Each setting decodes the split twice with the same Translator: the first pass includes tracing
+(and XLA compiles), the second is the warm speed users see in a long-running process. BLEU is
+against the split's main reference. Results print as a table and go to a JSON file.
+"""
+
+import argparse
+import json
+import platform
+import resource
+import time
+from pathlib import Path
+
+SETTINGS = {
+    "greedy": {},
+    "beam2": {"beam_size": 2},
+    "beam5": {"beam_size": 5},
+    "beam10": {"beam_size": 10},
+}
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("run_dir", type=Path)
+    parser.add_argument("--split", default="test")
+    parser.add_argument("--settings", nargs="+", default=["greedy", "beam5"], choices=sorted(SETTINGS))
+    parser.add_argument("--batch-sizes", nargs="+", type=int, default=[64])
+    parser.add_argument("--length-penalty", type=float, default=None)
+    parser.add_argument("--output", type=Path, default=Path("benchmarks/results/decode_speed.json"))
+    args = parser.parse_args()
+
+    from seq2seq.data.corpus import load_split
+    from seq2seq.evaluation import translation_scores
+    from seq2seq.run_dir import RunDirectory
+    from seq2seq.translator import Translator
+
+    config = RunDirectory(args.run_dir).load_config()
+    data = load_split(config.data, args.split)
+    rows = []
+    for name in args.settings:
+        for batch_size in args.batch_sizes:
+            settings = {**SETTINGS[name], "batch_size": batch_size}
+            if args.length_penalty is not None:
+                settings["length_penalty"] = args.length_penalty
+            translator = Translator.load(args.run_dir, **settings)
+            seconds = []
+            for _ in range(2):
+                started = time.perf_counter()
+                hypotheses = translator.translate(data.sources)
+                seconds.append(time.perf_counter() - started)
+            bleu = translation_scores(hypotheses, [data.targets], metrics=("bleu",))["bleu"]
+            row = {"search": name, **settings, "sentences": len(hypotheses), "cold_seconds": round(seconds[0], 2),
+                   "warm_seconds": round(seconds[1], 2),
+                   "sentences_per_second": round(len(hypotheses) / seconds[1], 1), "bleu": round(bleu, 2)}
+            rows.append(row)
+            print(json.dumps(row), flush=True)
+    result = {"run_dir": str(args.run_dir), "split": args.split, "machine": platform.platform(),
+              "processor": platform.processor(), "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024,
+              "rows": rows}
+    args.output.parent.mkdir(parents=True, exist_ok=True)
+    args.output.write_text(json.dumps(result, indent=2) + "\n")
+
+
+if __name__ == "__main__":
+    main()
