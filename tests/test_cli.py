@@ -55,6 +55,21 @@ def test_ensemble_of_a_run_with_itself_translates_like_the_run(trained_run, caps
     assert capsys.readouterr().out == alone
 
 
+def test_average_then_evaluate_with_the_averaged_model(trained_run, tmp_path, capsys):
+    averaged = tmp_path / "averaged.keras"
+    assert main(["average", str(trained_run), "--last", "3", "--output", str(averaged)]) == 0
+    assert main(["evaluate", str(trained_run), "--split", "dev", "--model", str(averaged)]) == 0
+    assert "BLEU" in capsys.readouterr().out
+    scores = json.loads((trained_run / "eval" / "dev.greedy.averaged.scores.json").read_text())
+    assert scores["decode"]["model"] == str(averaged) and scores["bleu"] > 50
+
+
+def test_export_command_writes_a_saved_model(trained_run, tmp_path):
+    assert main(["export", str(trained_run), str(tmp_path / "exported"), "--beam-size", "2"]) == 0
+    assert (tmp_path / "exported" / "saved_model.pb").is_file()
+    assert json.loads((tmp_path / "exported" / "assets.extra" / "decode.json").read_text())["beam_size"] == 2
+
+
 def test_evaluate_prints_scores_with_signatures(trained_run, capsys):
     assert main(["evaluate", str(trained_run), "--split", "dev"]) == 0
     out = capsys.readouterr().out
