@@ -92,7 +92,9 @@ def _parser():
     export = commands.add_parser("export", help="write a TensorFlow SavedModel: strings in, translations out")
     export.add_argument("run_dir", type=Path)
     export.add_argument("out_dir", type=Path)
-    _add_decode_options(export, n_best=False)
+    export.add_argument("--model", dest="model_file", type=Path,
+                        help="model file to export instead of RUN_DIR/model.keras, e.g. one made by `seq2seq average`")
+    _add_decode_options(export, exclude=("n_best", "batch_size"))  # the signature returns one text per input
     export.set_defaults(command=_export)
     return parser
 
@@ -110,11 +112,11 @@ DECODE_OPTIONS = (
 )
 
 
-def _add_decode_options(parser, n_best=True):
+def _add_decode_options(parser, exclude=()):
     """Flags that change the run's `decode:` settings for this command only."""
     group = parser.add_argument_group("search (defaults: the run's decode: settings)")
     for flag, key, kind, text in DECODE_OPTIONS:
-        if n_best or key != "n_best":
+        if key not in exclude:
             group.add_argument(flag, dest=f"decode_{key}", type=kind, help=text)
     group.add_argument("--sample", dest="decode_sample", action="store_const", const=True,
                        help="sample outputs instead of searching for the best")
@@ -214,7 +216,7 @@ def _average(args):
 def _export(args):
     from seq2seq.export import export_run
 
-    export_run(args.run_dir, args.out_dir, **_decode_settings(args))
+    export_run(args.run_dir, args.out_dir, model_file=args.model_file, **_decode_settings(args))
 
 
 if __name__ == "__main__":

@@ -94,11 +94,12 @@ class TrainConfig:
 class DecodeConfig:
     """How `translate` and `evaluate` search; `beam_size: 1` is greedy search.
 
-    Outputs are at most `max_length_ratio * source_length + max_length_offset` pieces. Beam scores
-    use GNMT's length penalty ((5 + length) / 6) ** length_penalty and coverage penalty
-    (coverage_penalty times the summed log of each source piece's capped attention). `sample: true`
-    draws `n_best` samples per sentence instead (softmax at `temperature`, `top_k` best tokens,
-    0 for all), reproducible for a given `seed`.
+    Outputs are at most `max_length_ratio * source_length + max_length_offset` pieces. Every search
+    scores its outputs with GNMT's length penalty ((5 + length) / 6) ** length_penalty and coverage
+    penalty (coverage_penalty times the summed log of each source piece's capped attention); beam
+    search also ranks by that score. `sample: true` draws `n_best` samples per sentence instead
+    (softmax at `temperature`, `top_k` best tokens, 0 for all), the same again for the same `seed`
+    and the same batches of sentences.
     """
 
     max_length_ratio: float = 1.5
@@ -155,8 +156,7 @@ def config_from_dict(raw: dict, source: str = "config") -> Config:
 POSITIVE = ("data.max_source_length", "data.max_target_length", "tokenizer.vocab_size", "model.embedding_dim",
             "model.encoder_units", "model.encoder_layers", "model.decoder_units", "model.decoder_layers",
             "model.attention_units", "train.batch_size", "train.epochs", "train.buckets",
-            "train.early_stopping.patience", "train.keep_checkpoints", "decode.batch_size", "decode.beam_size",
-            "decode.n_best")
+            "train.early_stopping.patience", "train.keep_checkpoints")
 
 
 def _check_consistency(config, source):
@@ -172,7 +172,7 @@ def _check_consistency(config, source):
     columns = config.data.columns
     if len(columns) != 2 or not all(isinstance(c, int) and not isinstance(c, bool) and c >= 0 for c in columns):
         raise ConfigError(f"{source}: 'data.columns' must be two column numbers [source, target], got {columns}")
-    _check_decode(config.decode, source)
+    check_decode(config.decode, source)
     memory_dim = config.model.encoder_units * (2 if config.model.bidirectional else 1)
     if config.model.attention == "luong-dot" and config.model.decoder_units != memory_dim:
         raise ConfigError(
@@ -180,7 +180,20 @@ def _check_consistency(config, source):
             f"to equal the encoder output size ({memory_dim}); use luong-general instead")
 
 
-def _check_decode(decode, source):
+def updated_decode(decode, changes, source="decode settings") -> DecodeConfig:
+    """`decode` with `changes` ({field: value}) applied, type-checked and validated like a config file."""
+    decode = _build(DecodeConfig, {**dataclasses.asdict(decode), **changes}, source, prefix="decode.")
+    check_decode(decode, source)
+    return decode
+
+
+def check_decode(decode, source="decode settings"):
+    """Also run on its own: the Python API builds decode settings without a config file."""
+    for key in ("batch_size", "beam_size", "n_best", "max_length_offset"):
+        if getattr(decode, key) < 1:
+            raise ConfigError(f"{source}: 'decode.{key}' must be at least 1, got {getattr(decode, key)}")
+    if decode.max_length_ratio < 0:
+        raise ConfigError(f"{source}: 'decode.max_length_ratio' must be at least 0, got {decode.max_length_ratio}")
     if decode.length_penalty < 0 or decode.coverage_penalty < 0 or decode.temperature <= 0 or decode.top_k < 0:
         raise ConfigError(f"{source}: 'decode.length_penalty', 'decode.coverage_penalty' and 'decode.top_k' "
                           f"must be at least 0 and 'decode.temperature' above 0")

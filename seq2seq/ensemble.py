@@ -29,8 +29,8 @@ class EnsembleModel:
         self.members = list(members)
         if not self.members:
             raise Seq2SeqError("an ensemble needs at least one model")
-        self.source_vocab_size = _shared_vocabulary_size(self.members, "source")
-        self.target_vocab_size = _shared_vocabulary_size(self.members, "target")
+        for side in ("source", "target"):
+            _check_shared_vocabulary(self.members, side)
 
     def encode(self, source_ids):
         """-> (states, memory), each a tuple with one member's entry per member."""
@@ -47,13 +47,12 @@ class EnsembleModel:
         return mean_log_probs, tuple(new_states for _, new_states, _ in outputs), attention
 
 
-def _shared_vocabulary_size(members, side):
+def _check_shared_vocabulary(members, side):
     """Ids past a member's vocabulary would index out of range deep inside TensorFlow."""
     sizes = [member.get_config()[f"{side}_vocab_size"] for member in members]
     if len(set(sizes)) > 1:
         raise Seq2SeqError(f"ensemble members have {side} vocabularies of {', '.join(map(str, sizes))} "
                            f"pieces: they must share one {side} tokenizer")
-    return sizes[0]
 
 
 def check_same_tokenizers(runs):

@@ -32,8 +32,8 @@ ENDPOINT = "serve"  # Keras also registers the first endpoint as "serving_defaul
 EXTRA_DIR = "assets.extra"
 
 
-def export_run(run_dir, out_dir, log=print, **decode_settings) -> Path:
-    """Write the run's best model as a SavedModel to `out_dir`; returns its path.
+def export_run(run_dir, out_dir, log=print, model_file=None, **decode_settings) -> Path:
+    """Write the run's best model (or `model_file`) as a SavedModel to `out_dir`; returns its path.
 
     `decode_settings` override the run's `decode:` config, e.g. `beam_size=5, length_penalty=0.6`.
     The export is written next to `out_dir` and renamed into place, so a crash never leaves half of one.
@@ -42,7 +42,7 @@ def export_run(run_dir, out_dir, log=print, **decode_settings) -> Path:
     if out_dir.exists() and (not out_dir.is_dir() or any(out_dir.iterdir())):
         raise Seq2SeqError(f"{out_dir} exists; choose another directory or remove it")
     tensorflow_text = _import_tensorflow_text()
-    translator = Translator.load(run_dir, **decode_settings)
+    translator = Translator.load(run_dir, model_file=model_file, **decode_settings)
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     temporary = out_dir.with_name(f".{out_dir.name}.tmp-{os.getpid()}")
     shutil.rmtree(temporary, ignore_errors=True)  # left by a killed export that had our process id

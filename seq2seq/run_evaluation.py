@@ -13,8 +13,8 @@ from seq2seq.translator import Translator, moses_nbest_lines
 def evaluate_run(run_dir, split="test", log=print, model_file=None, ensemble=(), **decode_settings) -> dict:
     """Write `eval/<split>.<search>.hyp` and `.scores.json` into the run directory and return the scores.
 
-    `<search>` names the search and model, e.g. `greedy`, `beam5`, `beam5.averaged`, `greedy.ensemble3`,
-    so evaluations with different settings sit side by side. BLEU/chrF/TER are against the main
+    `<search>` names the search, its settings and the model (see `search_name`), so evaluations with
+    different settings sit side by side. BLEU/chrF/TER are against the main
     reference; extra references (KJV, BBE for the bible) are scored together as a multi-reference
     BLEU and chrF under `multi_reference`. With `n_best` above 1, the n-best lists go to `.nbest`.
     """
@@ -37,9 +37,11 @@ def evaluate_run(run_dir, split="test", log=print, model_file=None, ensemble=(),
     scores["sentences_per_second"] = round(len(hypotheses) / seconds, 1)
     name = f"{split}.{search_name(decode, model_file, ensemble)}"
     path = write_evaluation(run.eval_dir, name, hypotheses, scores)
+    nbest_file = run.eval_dir / f"{name}.nbest"
     if decode.n_best > 1:
-        (run.eval_dir / f"{name}.nbest").write_text(
-            "".join(line + "\n" for line in moses_nbest_lines(results)), encoding="utf-8")
+        nbest_file.write_text("".join(line + "\n" for line in moses_nbest_lines(results)), encoding="utf-8")
+    else:
+        nbest_file.unlink(missing_ok=True)  # from an earlier evaluation with the same name
     log(f"{split}: {len(hypotheses)} sentences in {seconds:.1f}s ({scores['sentences_per_second']} sent/s)")
     log(format_scores(scores))
     if data.extra_references:
@@ -50,8 +52,18 @@ def evaluate_run(run_dir, split="test", log=print, model_file=None, ensemble=(),
 
 
 def search_name(decode, model_file=None, ensemble=()) -> str:
-    """A short file-name tag for a search and the model it ran with."""
-    name = "sample" if decode.sample else "greedy" if decode.beam_size == 1 else f"beam{decode.beam_size}"
+    """A short file-name tag for a search, its settings that change the output, and the model it ran with.
+
+    e.g. `greedy`, `beam5-lp1`, `beam5-lp0.6-cp0.2.averaged`, `sample-t0.8-k10-seed3.ensemble2`.
+    """
+    if decode.sample:
+        name = "sample" + (f"-t{decode.temperature:g}" if decode.temperature != 1 else "")
+        name += (f"-k{decode.top_k}" if decode.top_k else "") + f"-seed{decode.seed}"
+    elif decode.beam_size == 1:
+        name = "greedy"  # the penalties only score its one output
+    else:
+        name = f"beam{decode.beam_size}" + (f"-lp{decode.length_penalty:g}" if decode.length_penalty else "")
+        name += f"-cp{decode.coverage_penalty:g}" if decode.coverage_penalty else ""
     if model_file:
         name += "." + Path(model_file).name.removesuffix(".keras").removeprefix("model.")
     if ensemble:

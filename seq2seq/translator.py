@@ -5,8 +5,10 @@ from pathlib import Path
 
 import numpy as np
 
+from seq2seq.config import updated_decode
 from seq2seq.ensemble import EnsembleModel, check_same_tokenizers
 from seq2seq.errors import Seq2SeqError
+from seq2seq.models import TranslationModel
 from seq2seq.run_dir import RunDirectory, load_model_file
 from seq2seq.search import CompiledSearch, is_real
 from seq2seq.tokenizer import EOS_ID, load_tokenizers
@@ -44,7 +46,7 @@ class Translator:
         self.source_tokenizer = source_tokenizer
         self.target_tokenizer = target_tokenizer
         self.decode_config = decode_config
-        # Keeping attention weights costs time (3x for beam 5), so only searches that return them do.
+        # Keeping attention weights costs time and memory (5 % for beam 5), so only searches that return them do.
         self._searches = {with_attention: CompiledSearch(model, decode_config, with_attention)
                           for with_attention in (False, True)}
 
@@ -57,7 +59,8 @@ class Translator:
         run's decode settings, e.g. `beam_size=5, length_penalty=0.6`.
         """
         run = RunDirectory(run_dir)
-        config = run.load_config([f"decode.{key}={value}" for key, value in decode_settings.items()])
+        config = run.load_config()
+        decode = updated_decode(config.decode, decode_settings)
         members, tokenizers = [], []
         for path, member_file in [(run.path, model_file), *((Path(other), None) for other in ensemble)]:
             model, source_tokenizer, target_tokenizer = _load_run_model(path, member_file)
@@ -65,7 +68,7 @@ class Translator:
             tokenizers.append((path, source_tokenizer, target_tokenizer))
         check_same_tokenizers(tokenizers)
         model = EnsembleModel(members) if ensemble else members[0]
-        return cls(model, *tokenizers[0][1:], config.decode)
+        return cls(model, *tokenizers[0][1:], decode)
 
     def translate(self, sentences) -> list:
         """Translate a list of sentences; returns a list of strings in the same order."""
@@ -128,18 +131,21 @@ def _load_run_model(run_dir, model_file=None):
         run.require(run.model_file, "training has not finished an epoch yet")
     elif not Path(model_file).is_file():
         raise Seq2SeqError(f"{model_file}: model file not found")
+    model_file = Path(model_file or run.model_file)
     source_tokenizer, target_tokenizer = load_tokenizers(run.path)
-    model = load_model_file(model_file or run.model_file, compile=False)
-    _check_vocabularies(model, source_tokenizer, target_tokenizer, run.path)
+    model = load_model_file(model_file, compile=False)
+    if not isinstance(model, TranslationModel):
+        raise Seq2SeqError(f"{model_file}: holds a {type(model).__name__}, not a seq2seq translation model")
+    _check_vocabularies(model, model_file, source_tokenizer, target_tokenizer)
     return model, source_tokenizer, target_tokenizer
 
 
-def _check_vocabularies(model, source_tokenizer, target_tokenizer, run_path):
+def _check_vocabularies(model, model_file, source_tokenizer, target_tokenizer):
     """Tokenizer files from another run would feed out-of-range ids deep into TensorFlow."""
     settings = model.get_config()
     for side, tokenizer in (("source", source_tokenizer), ("target", target_tokenizer)):
         expected = settings[f"{side}_vocab_size"]
         if expected != tokenizer.vocab_size:
             raise Seq2SeqError(
-                f"{tokenizer.model_file}: {tokenizer.vocab_size} pieces, but the model in {run_path} was "
-                f"trained with {expected} {side} pieces; the tokenizer files belong to another run")
+                f"{tokenizer.model_file}: {tokenizer.vocab_size} pieces, but {model_file} was trained with "
+                f"{expected} {side} pieces; the model and the tokenizer files come from different runs")

@@ -6,6 +6,7 @@ import shutil
 import subprocess
 import sys
 
+import keras
 import pytest
 
 from seq2seq.cli import main
@@ -46,6 +47,10 @@ def test_evaluate_names_its_output_after_the_search(trained_run, capsys):
     scores = json.loads((trained_run / "eval" / "dev.beam3.scores.json").read_text())
     assert scores["decode"]["beam_size"] == 3 and scores["sentences"] == 100
     assert len((trained_run / "eval" / "dev.beam3.nbest").read_text().splitlines()) == 200
+    assert main(["evaluate", str(trained_run), "--split", "dev", "--beam-size", "3"]) == 0
+    assert not (trained_run / "eval" / "dev.beam3.nbest").exists(), "a stale n-best list would mislead"
+    assert main(["evaluate", str(trained_run), "--split", "dev", "--beam-size", "3", "--length-penalty", "0.6"]) == 0
+    assert (trained_run / "eval" / "dev.beam3-lp0.6.hyp").is_file()
 
 
 def test_ensemble_of_a_run_with_itself_translates_like_the_run(trained_run, capsys):
@@ -86,16 +91,19 @@ def test_evaluate_prints_scores_with_signatures(trained_run, capsys):
     (["train", "{tmp}/typo.yaml"], "unknown key 'model.enocder_units'; did you mean 'model.encoder_units'"),
     (["train", "{tmp}/typo.yaml", "--resume", "--run-dir", "{tmp}"], "config.yaml: missing from the run directory"),
     (["translate", "{bad_model}", "hola"], "model.keras: cannot load this model file"),
-    (["translate", "{other_vocab}", "hola"], "the tokenizer files belong to another run"),
+    (["translate", "{other_vocab}", "hola"], "the model and the tokenizer files come from different runs"),
     (["translate", "{run}", "hola", "--beam-size", "2", "--n-best", "3"], "'decode.n_best' (3) cannot exceed"),
     (["translate", "{run}", "hola", "--temperature", "0"], "'decode.temperature' above 0"),
     (["translate", "{run}", "hola", "--model", "{tmp}/nothing.keras"], "nothing.keras: model file not found"),
-    (["translate", "{run}", "hola", "--ensemble", "{other_vocab}"], "the tokenizer files belong to another run"),
+    (["translate", "{run}", "hola", "--model", "{tmp}/dense.keras"], "dense.keras: holds a Sequential, not a seq2seq"),
+    (["translate", "{run}", "hola", "--ensemble", "{other_vocab}"], "the model and the tokenizer files come from different runs"),
 ])
 def test_user_errors_are_one_line_with_status_2(trained_run, tmp_path, capsys, arguments, message):
     (tmp_path / "blank.txt").write_text("a b\n\nc d\n")
     (tmp_path / "latin1.txt").write_bytes("a b\nacci\xf3n\n".encode("latin-1"))
     (tmp_path / "typo.yaml").write_text("model:\n  enocder_units: 3\n")
+    dense = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
+    dense.save(tmp_path / "dense.keras")
     bad_model, other_vocab = tmp_path / "bad_model", tmp_path / "other_vocab"
     shutil.copytree(trained_run, bad_model, ignore=shutil.ignore_patterns("checkpoints"))
     (bad_model / "model.keras").write_bytes(b"PK\x03\x04 truncated")

@@ -8,7 +8,7 @@ import pytest
 
 from seq2seq.config import DecodeConfig
 from seq2seq.models import TranslationModel
-from seq2seq.search import CompiledSearch, is_real
+from seq2seq.search import CompiledSearch, Scoring, beam_search, is_real, output_length_limits
 from seq2seq.tokenizer import BOS_ID, EOS_ID, PAD_ID, UNK_ID
 
 
@@ -107,39 +107,42 @@ def test_search_never_outputs_pad_or_bos(decode):
         assert PAD_ID not in produced and BOS_ID not in produced
 
 
-@pytest.mark.parametrize("limit, beam_size", [(2, 6), (3, 13)])
-def test_beam_search_with_a_wide_beam_ranks_every_short_output_like_exhaustive_search(limit, beam_size):
+@pytest.mark.parametrize("limit, beam_size, n_best", [(2, 6, 4), (3, 13, 13), (4, 40, 1), (4, 40, 3)])
+def test_beam_search_with_a_wide_beam_ranks_every_short_output_like_exhaustive_search(limit, beam_size, n_best):
     """Target vocabulary of 6 (UNK, EOS and two words usable): every output of at most `limit` tokens
-    is enumerated and scored independently; a beam at least that wide must return them all, in order."""
+    is enumerated and scored independently; a beam at least as wide as any step's candidates must
+    return the n best of them in order. With n_best below the number of outputs, the search may stop
+    before the limit, so this also checks the stopping bound."""
     model, source = tiny_model(target_vocab_size=6), padded_source()
     alpha, beta = 0.8, 0.3
     words = [UNK_ID, 4, 5]
     outputs = [list(prefix) + [EOS_ID] for length in range(limit) for prefix in itertools.product(words, repeat=length)]
-    assert beam_size >= 6 and len(outputs) <= beam_size
+    assert beam_size >= 6 and 4 * len(words) ** (limit - 2) <= beam_size
     decode = DecodeConfig(max_length_ratio=0.0, max_length_offset=limit, beam_size=beam_size,
-                          n_best=len(outputs), length_penalty=alpha, coverage_penalty=beta)
+                          n_best=n_best, length_penalty=alpha, coverage_penalty=beta)
     found = CompiledSearch(model, decode)(source)
     for row in range(len(source)):
         expected = sorted(((gnmt_score(model, source[row], output, alpha, beta), output) for output in outputs),
-                          reverse=True)
+                          reverse=True)[:n_best]
         np.testing.assert_allclose(found.scores[row], [score for score, _ in expected], atol=1e-4)
         produced = [cut_at_eos(tokens) for tokens in found.tokens[row]]
-        assert sorted(map(tuple, produced)) == sorted(map(tuple, outputs))
-        assert produced[0] == expected[0][1]
+        assert produced == [output for _, output in expected]
 
 
-def test_beam_of_one_is_greedy_search():
+@pytest.mark.parametrize("alpha, beta", [(0.0, 0.0), (1.0, 0.3)])
+def test_beam_of_one_is_greedy_search(alpha, beta):
     model, source = tiny_model(), padded_source()
-    greedy = CompiledSearch(model, DecodeConfig())(source)
-    beam = CompiledSearch(model, DecodeConfig(beam_size=1, n_best=1, length_penalty=0.0))
-    from seq2seq.search import beam_search, output_length_limits  # the beam code itself, not the greedy shortcut
-
+    greedy = CompiledSearch(model, DecodeConfig(length_penalty=alpha, coverage_penalty=beta))(source)
     mask = source != PAD_ID
+    # The beam code itself: DecodeConfig(beam_size=1) would take the greedy shortcut.
     found = beam_search(model, source, output_length_limits(mask.sum(axis=1), 1.5, 10), mask,
-                        capacity=output_length_limits(source.shape[1], 1.5, 10), beam_size=1)
+                        capacity=output_length_limits(source.shape[1], 1.5, 10), beam_size=1,
+                        scoring=Scoring(alpha, beta))
     np.testing.assert_array_equal(np.asarray(found.tokens), greedy.tokens)
     np.testing.assert_allclose(np.asarray(found.scores), greedy.scores, atol=1e-5)
-    assert beam(source).tokens.shape == greedy.tokens.shape
+    for row in range(len(source)):
+        output = cut_at_eos(greedy.tokens[row, 0])
+        assert greedy.scores[row, 0] == pytest.approx(gnmt_score(model, source[row], output, alpha, beta), abs=1e-4)
 
 
 def test_beam_search_returns_the_attention_and_score_of_each_n_best_hypothesis():
@@ -210,3 +213,17 @@ def test_a_sentence_decodes_the_same_alone_or_in_any_batch(trained_run, reversal
         assert [h.text for h in alone.hypotheses] == [h.text for h in together[index].hypotheses]
         np.testing.assert_allclose([h.score for h in alone.hypotheses],
                                    [h.score for h in together[index].hypotheses], atol=1e-4)
+
+
+def test_decode_settings_from_the_python_api_are_checked_before_tracing(trained_run):
+    from seq2seq.errors import ConfigError
+    from seq2seq.translator import Translator
+
+    with pytest.raises(ConfigError, match=r"decode settings: 'decode.n_best' \(3\) cannot exceed"):
+        Translator.load(trained_run, beam_size=2, n_best=3)
+    with pytest.raises(ConfigError, match="decode settings: unknown key 'decode.beam'; did you mean 'decode.beam_size'"):
+        Translator.load(trained_run, beam=2)
+    with pytest.raises(ConfigError, match="'decode.max_length_offset' must be at least 1, got 0"):
+        CompiledSearch(tiny_model(), DecodeConfig(max_length_offset=0))
+    cold = Translator.load(trained_run, sample=True, temperature=1e-5)  # not read back as the string '1e-05'
+    assert cold.translate(["a b c"]) == Translator.load(trained_run).translate(["a b c"])

@@ -1,25 +1,26 @@
 """Batched beam search: every input's k beams advance together, one `model.step` per token.
 
-Each step expands the k alive hypotheses of every input by every token and keeps the k best
-(B, k * V) candidates by log-probability. A candidate that ends with EOS leaves the beam for
-that input's pool of finished hypotheses, ranked by the GNMT score
-    log P(y | x) / length_penalty(|y|) + coverage_penalty(x, y),
-where |y| counts the EOS. An input is done when no alive hypothesis can still beat its n-th best
-finished one: with both penalties at least zero, an alive hypothesis can at best keep its
-log-probability and reach the input's length limit, with full coverage. So the result is the one
-an unbounded loop would return, only sooner; the loop ends when every input is done.
+Each step expands the alive hypotheses of every input by every token and keeps the k best of the
+(B, k * V) candidates by log-probability. A candidate that ends with EOS leaves the beam for that
+input's pool of finished hypotheses, ranked by their `Scoring.final` score; its slot is refilled
+from the other hypotheses' expansions at the next step (as in OpenNMT-py), which makes beam size 1
+exactly greedy search. An input is done when no alive hypothesis can still beat its n-th best
+finished one (`Scoring.best_reachable`), so the result is the one an unbounded loop would return,
+only sooner; the loop ends when every input is done.
 """
 
+from typing import NamedTuple
+
 import keras
+import tensorflow as tf
 from keras import ops
 
-from seq2seq.search.common import (NEGATIVE, Hypotheses, coverage_penalty, is_real, length_penalty,
-                                   log_probabilities)
+from seq2seq.search.common import NEGATIVE, Hypotheses, Scoring, is_real, log_probabilities
 from seq2seq.tokenizer import BOS_ID, EOS_ID
 
 
-def beam_search(model, inputs, limits, attention_mask, capacity, beam_size, n_best=1, length_penalty_alpha=0.0,
-                coverage_penalty_beta=0.0, with_attention=True):
+def beam_search(model, inputs, limits, attention_mask, capacity, beam_size, n_best=1, scoring=Scoring(),
+                with_attention=True):
     """-> Hypotheses with N = n_best; slots beyond the hypotheses that exist score NEGATIVE."""
     k = beam_size
     states, memory = model.encode(inputs)
@@ -27,26 +28,26 @@ def beam_search(model, inputs, limits, attention_mask, capacity, beam_size, n_be
     max_steps = ops.max(limits)
     states, memory = keras.tree.map_structure(lambda tensor: ops.repeat(tensor, k, axis=0), (states, memory))
     mask = ops.expand_dims(attention_mask, 1)
-    best_possible_penalty = length_penalty(limits, length_penalty_alpha)
 
     def empty_hypotheses(first_score):
         scores = ops.full((batch, k), NEGATIVE)
         if first_score is not None:
             scores = ops.slice_update(scores, (0, 0), ops.full((batch, 1), first_score))
-        pool = {"scores": scores, "tokens": ops.zeros((batch, k, capacity), dtype="int32")}
-        if with_attention:
-            pool["attention"] = ops.zeros((batch, k, capacity, memory_length))
-        return pool
+        return {"scores": scores, "tokens": ops.zeros((batch, k, capacity), dtype="int32")}
 
     alive = {**empty_hypotheses(first_score=0.0), "coverage": ops.zeros((batch, k, memory_length))}
     finished = empty_hypotheses(first_score=None)
+    if with_attention:
+        # Where each finished hypothesis left the beam (step, slot), to trace its attention back.
+        finished.update(step=ops.full((batch, k), -1, dtype="int32"), slot=ops.zeros((batch, k), dtype="int32"))
+    history = AttentionHistory.empty() if with_attention else ()
     previous = ops.full((batch * k,), BOS_ID, dtype="int32")
     done = ops.zeros((batch,), dtype="bool")
 
-    def not_done(step, previous, done, states, alive, finished):
+    def not_done(step, previous, done, states, alive, finished, history):
         return ops.logical_and(step < max_steps, ops.logical_not(ops.all(done)))
 
-    def advance(step, previous, done, states, alive, finished):
+    def advance(step, previous, done, states, alive, finished, history):
         logits, states, weights = model.step(previous, states, memory)
         log_probs = ops.reshape(log_probabilities(logits), (batch, k, -1))
         vocabulary_size = ops.shape(log_probs)[-1]
@@ -62,29 +63,68 @@ def beam_search(model, inputs, limits, attention_mask, capacity, beam_size, n_be
         grown = {"scores": scores, "coverage": _select(alive["coverage"], parent) + weights,
                  "tokens": ops.slice_update(_select(alive["tokens"], parent), (0, 0, step),
                                             ops.expand_dims(token, 2))}
+        leaving = {"scores": None}
         if with_attention:
-            grown["attention"] = ops.slice_update(_select(alive["attention"], parent), (0, 0, step, 0),
-                                                  ops.expand_dims(weights, 2))
+            history = history.record(step, parent, weights)
+            leaving.update(step=ops.full((batch, k), step, dtype="int32"),
+                           slot=ops.repeat(ops.expand_dims(ops.arange(k, dtype="int32"), 0), batch, axis=0))
 
         ended = ops.logical_and(ops.logical_and(token == EOS_ID, is_real(scores)),
                                 ops.expand_dims(ops.logical_not(done), 1))
-        final_scores = (scores / length_penalty(step + 1, length_penalty_alpha)
-                        + coverage_penalty(grown["coverage"], mask, coverage_penalty_beta))
-        finished = _keep_best(finished, {**grown, "scores": ops.where(ended, final_scores, NEGATIVE)}, k)
+        final_scores = scoring.final(scores, step + 1, grown["coverage"], mask)
+        leaving["scores"] = ops.where(ended, final_scores, NEGATIVE)
+        finished = _keep_best(finished, {**grown, **leaving}, k)
         alive = {**grown, "scores": ops.where(token == EOS_ID, NEGATIVE, scores)}
 
         best_alive = ops.max(alive["scores"], axis=1)
-        cannot_improve = best_alive / best_possible_penalty < finished["scores"][:, n_best - 1]
+        cannot_improve = scoring.best_reachable(best_alive, limits) < finished["scores"][:, n_best - 1]
         done = ops.logical_or(done, ops.logical_or(at_limit, ops.logical_or(
             cannot_improve, ops.logical_not(is_real(best_alive)))))
 
         rows = ops.reshape(ops.expand_dims(ops.arange(batch) * k, 1) + parent, (-1,))
         states = keras.tree.map_structure(lambda tensor: ops.take(tensor, rows, axis=0), states)
-        return step + 1, ops.reshape(token, (-1,)), done, states, alive, finished
+        return step + 1, ops.reshape(token, (-1,)), done, states, alive, finished, history
 
-    *_, finished = ops.while_loop(not_done, advance, (0, previous, done, states, alive, finished))
-    return Hypotheses(finished["tokens"][:, :n_best], finished["scores"][:, :n_best],
-                      finished["attention"][:, :n_best] if with_attention else None)
+    *_, finished, history = ops.while_loop(not_done, advance,
+                                           (0, previous, done, states, alive, finished, history))
+    attention = None
+    if with_attention:
+        attention = history.trace(finished["step"][:, :n_best], finished["slot"][:, :n_best], capacity)
+    return Hypotheses(finished["tokens"][:, :n_best], finished["scores"][:, :n_best], attention)
+
+
+class AttentionHistory(NamedTuple):
+    """Each step's beam back-pointers and attention weights, written once and never copied.
+
+    Copying every hypothesis's attention rows along with it at each step would cost
+    O(beam × length × source length) per step; tracing the back-pointers once at the end does not.
+    """
+
+    parents: tf.TensorArray  # per step (B, k): the slot each new hypothesis grew from
+    weights: tf.TensorArray  # per step (B, k, S): the attention of the token it added
+
+    @classmethod
+    def empty(cls):
+        return cls(*(tf.TensorArray(dtype, size=0, dynamic_size=True) for dtype in (tf.int32, tf.float32)))
+
+    def record(self, step, parent, weights):
+        return AttentionHistory(self.parents.write(step, parent), self.weights.write(step, weights))
+
+    def trace(self, last_step, last_slot, capacity):
+        """Attention (B, N, capacity, S) of the hypotheses that ended at `last_step` in `last_slot` (B, N)."""
+        parents, weights = self.parents.stack(), self.weights.stack()
+        steps = ops.shape(parents)[0]
+        rows = tf.TensorArray(tf.float32, size=steps)
+
+        def back(step, slot, rows):
+            reached = ops.expand_dims(step <= last_step, 2)
+            row = ops.where(reached, _select(weights[step], slot), 0.0)
+            slot = ops.where(reached[:, :, 0], ops.take_along_axis(parents[step], slot, axis=1), slot)
+            return step - 1, slot, rows.write(step, row)
+
+        _, _, rows = tf.while_loop(lambda step, *_: step >= 0, back, (steps - 1, last_slot, rows))
+        traced = ops.transpose(rows.stack(), (1, 2, 0, 3))
+        return ops.pad(traced, [[0, 0], [0, 0], [0, capacity - steps], [0, 0]])
 
 
 def _select(tensor, parent):

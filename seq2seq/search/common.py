@@ -18,7 +18,7 @@ NEGATIVE = -1e9
 class Hypotheses(NamedTuple):
     """The n best outputs per input, best first.
 
-    tokens (B, N, L) end with EOS and are PAD after it; scores (B, N) are what the search ranked by
+    tokens (B, N, L) end with EOS and are PAD after it; scores (B, N) are `Scoring.final` scores
     (NEGATIVE marks a slot the search could not fill); attention (B, N, L, S), or None when not asked for.
     """
 
@@ -48,15 +48,33 @@ def is_real(scores):
     return scores > NEGATIVE / 2
 
 
-def length_penalty(lengths, alpha):
-    """GNMT's ((5 + length) / 6) ** alpha: dividing log-probabilities by it stops the bias to short outputs."""
-    return ops.power((5.0 + ops.cast(lengths, "float32")) / 6.0, alpha)
+class Scoring(NamedTuple):
+    """How every search scores a finished output (GNMT, Wu et al. 2016):
 
+        log P(y | x) / ((5 + |y|) / 6) ** length_penalty
+        + coverage_penalty * sum_i log(min(attention received by source piece i, 1)),
 
-def coverage_penalty(coverage, attention_mask, beta):
-    """GNMT's beta * sum_i log(min(attention received by source piece i, 1)); zero once all is covered.
-
-    A source piece that received no attention at all is counted as 1e-10, not zero.
+    where |y| counts the EOS. The length penalty stops the bias to short outputs; the coverage
+    penalty, zero once every source piece has had its share of attention, discourages dropping some.
+    A source piece that received no attention at all counts as 1e-10, not zero.
     """
-    capped = ops.clip(coverage, 1e-10, 1.0)
-    return beta * ops.sum(ops.log(capped) * ops.cast(attention_mask, "float32"), axis=-1)
+
+    length_penalty: float = 0.0
+    coverage_penalty: float = 0.0
+
+    def final(self, log_probability, length, coverage, attention_mask):
+        capped = ops.clip(coverage, 1e-10, 1.0)
+        covered = ops.sum(ops.log(capped) * ops.cast(attention_mask, "float32"), axis=-1)
+        return log_probability / self._length_penalty(length) + self.coverage_penalty * covered
+
+    def best_reachable(self, log_probability, limit):
+        """An upper bound on the final score of any completion of an output with this log-probability.
+
+        Log-probabilities only fall as tokens are added and the coverage term is at most zero, so with
+        both penalties at least zero the best a completion can do is keep `log_probability` and reach
+        the length limit with full coverage.
+        """
+        return log_probability / self._length_penalty(limit)
+
+    def _length_penalty(self, length):
+        return ops.power((5.0 + ops.cast(length, "float32")) / 6.0, self.length_penalty)

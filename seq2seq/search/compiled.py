@@ -4,8 +4,9 @@ import numpy as np
 import tensorflow as tf
 from keras import ops
 
+from seq2seq.config import check_decode
 from seq2seq.search.beam import beam_search
-from seq2seq.search.common import Hypotheses, output_length_limits
+from seq2seq.search.common import Hypotheses, Scoring, output_length_limits
 from seq2seq.search.greedy import greedy_search, sample_search
 from seq2seq.tokenizer import PAD_ID
 
@@ -16,19 +17,20 @@ def search_translations(model, source_ids, decode, with_attention=True):
     limits = output_length_limits(ops.sum(ops.cast(attention_mask, "int32"), axis=1),
                                   decode.max_length_ratio, decode.max_length_offset)
     capacity = output_length_limits(ops.shape(source_ids)[1], decode.max_length_ratio, decode.max_length_offset)
+    scoring = Scoring(decode.length_penalty, decode.coverage_penalty)
     if decode.sample:
         return sample_search(model, source_ids, limits, attention_mask, capacity, decode.n_best,
-                             decode.temperature, decode.top_k, decode.seed, with_attention)
+                             decode.temperature, decode.top_k, decode.seed, scoring, with_attention)
     if decode.beam_size == 1:
-        return greedy_search(model, source_ids, limits, attention_mask, capacity, with_attention)
+        return greedy_search(model, source_ids, limits, attention_mask, capacity, scoring, with_attention)
     return beam_search(model, source_ids, limits, attention_mask, capacity, decode.beam_size, decode.n_best,
-                       decode.length_penalty, decode.coverage_penalty, with_attention)
-
+                       scoring, with_attention)
 
 class CompiledSearch:
     """`search_translations` bound to one model and decode config, traced once for any input shape."""
 
     def __init__(self, model, decode, with_attention=True):
+        check_decode(decode)  # a bad value would otherwise fail deep inside the traced loop
         def run(source_ids):
             return search_translations(model, source_ids, decode, with_attention)
 

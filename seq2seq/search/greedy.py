@@ -7,24 +7,25 @@ next token.
 import tensorflow as tf
 from keras import ops
 
-from seq2seq.search.common import NEGATIVE, Hypotheses, log_probabilities
+from seq2seq.search.common import NEGATIVE, Hypotheses, Scoring, log_probabilities
 from seq2seq.tokenizer import BOS_ID, EOS_ID, PAD_ID
 
 
-def greedy_search(model, inputs, limits, attention_mask, capacity, with_attention=True):
-    """One hypothesis per input, scored by its log-probability."""
+def greedy_search(model, inputs, limits, attention_mask, capacity, scoring=Scoring(), with_attention=True):
+    """One hypothesis per input: the most likely token at each step. `scoring` only scores it."""
     def most_likely(log_probs, step):
         return ops.cast(ops.argmax(log_probs, axis=-1), "int32")
 
-    return _token_by_token(model, inputs, limits, attention_mask, capacity, most_likely, with_attention)
+    return _token_by_token(model, inputs, limits, attention_mask, capacity, most_likely, scoring, with_attention)
 
 
 def sample_search(model, inputs, limits, attention_mask, capacity, samples, temperature=1.0, top_k=0, seed=0,
-                  with_attention=True):
-    """`samples` random outputs per input, best log-probability first.
+                  scoring=Scoring(), with_attention=True):
+    """`samples` random outputs per input, best `scoring` score first.
 
     Each token is drawn from the softmax at `temperature` over the `top_k` most likely tokens (0: all).
-    The draws are stateless: the same seed and batch give the same samples.
+    The draws are stateless: the same seed and batch give the same samples. One seed serves a whole
+    batch, so a sentence's samples also depend on which sentences share its batch.
     """
     def draw(log_probs, step):
         logits = log_probs / temperature
@@ -37,18 +38,19 @@ def sample_search(model, inputs, limits, attention_mask, capacity, samples, temp
         return ops.repeat(tensor, samples, axis=0)
 
     drawn = _token_by_token(model, repeat(inputs), repeat(limits), repeat(attention_mask), capacity, draw,
-                            with_attention)
+                            scoring, with_attention)
     return _best_first(drawn, samples)
 
 
-def _token_by_token(model, inputs, limits, attention_mask, capacity, choose, with_attention):
+def _token_by_token(model, inputs, limits, attention_mask, capacity, choose, scoring, with_attention):
     """Run `choose(log_probs, step) -> tokens` until every output has ended; -> Hypotheses with N = 1."""
     states, memory = model.encode(inputs)
     batch, memory_length = ops.shape(attention_mask)[0], ops.shape(attention_mask)[1]
     max_steps = ops.max(limits)
-    found = {"tokens": ops.zeros((batch, capacity), dtype="int32"), "scores": ops.zeros((batch,))}
-    if with_attention:
-        found["attention"] = ops.zeros((batch, capacity, memory_length))
+    found = {"tokens": ops.zeros((batch, capacity), dtype="int32"), "scores": ops.zeros((batch,)),
+             "lengths": ops.zeros((batch,), dtype="int32"), "coverage": ops.zeros((batch, memory_length))}
+    if with_attention:  # one (B, S) row per step, written once rather than copied into a buffer each step
+        found["attention"] = tf.TensorArray(tf.float32, size=0, dynamic_size=True)
     previous = ops.full((batch,), BOS_ID, dtype="int32")
     finished = ops.zeros((batch,), dtype="bool")
 
@@ -61,17 +63,23 @@ def _token_by_token(model, inputs, limits, attention_mask, capacity, choose, wit
         chosen = ops.where(step + 1 >= limits, EOS_ID, choose(log_probs, step))
         chosen = ops.where(finished, PAD_ID, chosen)
         chosen_log_prob = ops.take_along_axis(log_probs, ops.expand_dims(chosen, 1), axis=1)[:, 0]
+        weights = ops.where(ops.expand_dims(finished, 1), 0.0, ops.cast(weights, "float32"))
         found = {**found, "scores": found["scores"] + ops.where(finished, 0.0, chosen_log_prob),
-                 "tokens": ops.slice_update(found["tokens"], (0, step), ops.expand_dims(chosen, 1))}
+                 "tokens": ops.slice_update(found["tokens"], (0, step), ops.expand_dims(chosen, 1)),
+                 "lengths": found["lengths"] + ops.cast(ops.logical_not(finished), "int32"),
+                 "coverage": found["coverage"] + weights}
         if with_attention:
-            weights = ops.where(ops.expand_dims(finished, 1), 0.0, ops.cast(weights, "float32"))
-            found["attention"] = ops.slice_update(found["attention"], (0, step, 0), ops.expand_dims(weights, 1))
+            found["attention"] = found["attention"].write(step, weights)
         finished = ops.logical_or(finished, chosen == EOS_ID)
         return step + 1, chosen, finished, states, found
 
-    *_, found = ops.while_loop(not_done, advance, (0, previous, finished, states, found))
-    return Hypotheses(ops.expand_dims(found["tokens"], 1), ops.expand_dims(found["scores"], 1),
-                      ops.expand_dims(found["attention"], 1) if with_attention else None)
+    steps, _, _, _, found = ops.while_loop(not_done, advance, (0, previous, finished, states, found))
+    attention = None
+    if with_attention:
+        attention = ops.pad(ops.transpose(found["attention"].stack(), (1, 0, 2)), [[0, 0], [0, capacity - steps], [0, 0]])
+        attention = ops.expand_dims(attention, 1)
+    scores = scoring.final(found["scores"], found["lengths"], found["coverage"], attention_mask)
+    return Hypotheses(ops.expand_dims(found["tokens"], 1), ops.expand_dims(scores, 1), attention)
 
 
 def _best_first(drawn, samples):
