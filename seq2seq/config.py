@@ -83,6 +83,9 @@ class TrainConfig:
     clip_norm: float = 5.0
     max_minutes: Optional[float] = None
     jit_compile: bool = False
+    # The layers' compute dtype (weights stay float32): mixed_float16 for GPUs, mixed_bfloat16 for CPUs
+    # and TPUs with bfloat16 units. Fixed for the life of a run.
+    precision: Literal["float32", "mixed_bfloat16", "mixed_float16"] = "float32"
     buckets: int = 8
     shuffle_buffer: int = 50000
     dev_bleu_sentences: Optional[int] = None
@@ -116,6 +119,19 @@ class DecodeConfig:
 
 
 @dataclass
+class DistributeConfig:
+    """Training on several devices or machines with tf.distribute (see README, "Several GPUs or machines").
+
+    `train.batch_size` is the global batch: each step, the N replicas get about batch_size / N
+    examples each and their gradients are averaged. `mirrored` uses `devices` (default: every GPU,
+    or the CPU); `multi_worker` reads the cluster and this process's role from `TF_CONFIG`.
+    """
+
+    strategy: Literal["none", "mirrored", "multi_worker"] = "none"
+    devices: list = field(default_factory=list)
+
+
+@dataclass
 class Config:
     seed: int = 1234
     data: DataConfig = field(default_factory=DataConfig)
@@ -123,6 +139,7 @@ class Config:
     model: ModelConfig = field(default_factory=ModelConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
     decode: DecodeConfig = field(default_factory=DecodeConfig)
+    distribute: DistributeConfig = field(default_factory=DistributeConfig)
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
@@ -173,6 +190,11 @@ def _check_consistency(config, source):
     if len(columns) != 2 or not all(isinstance(c, int) and not isinstance(c, bool) and c >= 0 for c in columns):
         raise ConfigError(f"{source}: 'data.columns' must be two column numbers [source, target], got {columns}")
     check_decode(config.decode, source)
+    if config.distribute.devices and config.distribute.strategy != "mirrored":
+        raise ConfigError(f"{source}: 'distribute.devices' applies to 'distribute.strategy: mirrored' only")
+    if config.distribute.strategy == "multi_worker" and config.train.max_minutes:
+        raise ConfigError(f"{source}: 'train.max_minutes' cannot be used with 'distribute.strategy: multi_worker': "
+                          "workers whose clocks ran out at different steps would wait for each other forever")
     memory_dim = config.model.encoder_units * (2 if config.model.bidirectional else 1)
     if config.model.attention == "luong-dot" and config.model.decoder_units != memory_dim:
         raise ConfigError(

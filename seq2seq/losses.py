@@ -25,8 +25,9 @@ class MaskedCrossEntropy(keras.losses.Loss):
     Averaging per token rather than per sentence keeps long and short batches on one scale.
     """
 
-    def __init__(self, label_smoothing=0.0, name="masked_cross_entropy", reduction="sum", **kwargs):
-        # `call` already averages over real tokens; "sum" then leaves that scalar as it is.
+    def __init__(self, label_smoothing=0.0, name="masked_cross_entropy", reduction="sum_over_batch_size", **kwargs):
+        # Keras' mean over the batch (of `call`'s per-sentence shares) also divides by the number of
+        # tf.distribute replicas, whose gradients are then summed; it leaves a scalar loss unscaled.
         super().__init__(name=name, reduction=reduction, **kwargs)
         self.label_smoothing = label_smoothing
 
@@ -36,7 +37,9 @@ class MaskedCrossEntropy(keras.losses.Loss):
         if self.label_smoothing:
             uniform = -ops.mean(log_probs, axis=-1)
             nll = (1.0 - self.label_smoothing) * nll + self.label_smoothing * uniform
-        return ops.sum(nll * mask) / ops.maximum(ops.sum(mask), 1.0)
+        # Each sentence's share of the batch's per-token mean, scaled so their mean is that mean.
+        batch = ops.cast(ops.shape(mask)[0], "float32")
+        return ops.sum(nll * mask, axis=1) * batch / ops.maximum(ops.sum(mask), 1.0)
 
     def get_config(self):
         return {**super().get_config(), "label_smoothing": self.label_smoothing}

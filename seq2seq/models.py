@@ -5,6 +5,8 @@ any model exposing those two methods can be decoded by `seq2seq.search`.
 """
 
 import keras
+import tensorflow as tf
+from keras import ops
 
 from seq2seq.layers.decoders import AttentionDecoder
 from seq2seq.layers.encoders import RNNEncoder
@@ -25,22 +27,22 @@ class TranslationModel(keras.Model):
             tie_embeddings=tie_embeddings,
         )
         self.encoder = RNNEncoder(source_vocab_size, embedding_dim, encoder_units, encoder_layers, cell,
-                                  bidirectional, dropout, name="encoder")
+                                  bidirectional, dropout, name="encoder", dtype=self.dtype_policy)
         self.decoder = AttentionDecoder(
             target_vocab_size, embedding_dim, decoder_units, memory_dim=self.encoder.output_dim,
             encoder_layers=encoder_layers, num_layers=decoder_layers, cell=cell, attention=attention,
             attention_units=attention_units, dropout=dropout, tie_embeddings=tie_embeddings,
-            name="decoder",
+            name="decoder", dtype=self.dtype_policy,
         )
         self.build()
 
     @classmethod
-    def from_settings(cls, model_config, source_vocab_size, target_vocab_size):
-        """Build from the `model:` section of a run config."""
+    def from_settings(cls, model_config, source_vocab_size, target_vocab_size, precision="float32"):
+        """Build from the `model:` section of a run config, computing in `precision` (a Keras dtype policy)."""
         settings = {key: getattr(model_config, key) for key in (
             "cell", "embedding_dim", "encoder_units", "encoder_layers", "bidirectional", "decoder_units",
             "decoder_layers", "attention", "attention_units", "dropout", "tie_embeddings")}
-        return cls(source_vocab_size, target_vocab_size, **settings)
+        return cls(source_vocab_size, target_vocab_size, dtype=precision, **settings)
 
     def build(self, input_shape=None):
         """All sizes come from the constructor, so weights exist before the first batch."""
@@ -67,3 +69,33 @@ class TranslationModel(keras.Model):
 
     def get_config(self):
         return {**super().get_config(), **self.hyperparameters}
+
+    def train_step(self, data):
+        return self._averageable_across_workers(super().train_step(data))
+
+    def test_step(self, data):
+        return self._averageable_across_workers(super().test_step(data))
+
+    def _averageable_across_workers(self, logs):
+        """Give each logged scalar an axis: Keras 3.15 averages logs over the workers of a multi-worker
+        strategy along axis 0, which scalars lack (TensorFlow issue 72388)."""
+        if not isinstance(self.distribute_strategy, tf.distribute.MultiWorkerMirroredStrategy):
+            return logs
+        return {name: ops.reshape(value, (1,)) for name, value in logs.items()}
+
+    def _maybe_symbolic_build(self, iterator=None, data_batch=None):
+        """Build the compiled loss and metrics from one replica's share of the first batch.
+
+        Under tf.distribute, Keras 3.15 first averages that batch across replicas, only to read its
+        shapes; the average fails for batches that split unevenly and under multi-worker collectives.
+        """
+        if iterator is not None and data_batch is None:
+            for _, _, batches in iterator:
+                data_batch = keras.tree.map_structure(self._one_replica, next(batches))
+                break
+        super()._maybe_symbolic_build(data_batch=data_batch)
+
+    def _one_replica(self, value):
+        if isinstance(value, tf.distribute.DistributedValues):
+            return self.distribute_strategy.experimental_local_results(value)[0]
+        return value

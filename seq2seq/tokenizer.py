@@ -2,7 +2,6 @@
 
 import itertools
 import logging
-import os
 from pathlib import Path
 
 import sentencepiece as spm
@@ -15,6 +14,9 @@ MODEL_TYPES = ("unigram", "bpe")
 # SentencePiece only draws random numbers when it samples or shuffles sentences;
 # fixing the seed keeps those paths reproducible too.
 TRAINING_SEED = 1234
+# Not the machine's core count: the workers of a multi-worker run each train the tokenizers and
+# must get identical ones, and the thread count changes how SentencePiece sums its statistics.
+TRAINING_THREADS = 4
 JOINT_NAME, SOURCE_NAME, TARGET_NAME = "joint", "source", "target"
 
 logger = logging.getLogger(__name__)
@@ -54,7 +56,7 @@ class Tokenizer:
                 unk_id=UNK_ID,
                 bos_id=BOS_ID,
                 eos_id=EOS_ID,
-                num_threads=os.cpu_count() or 1,
+                num_threads=TRAINING_THREADS,
                 minloglevel=2,
             )
         except RuntimeError as error:

@@ -2,13 +2,16 @@
 
 import dataclasses
 import sys
+from pathlib import Path
 
 import keras
+import tensorflow as tf
 
 from seq2seq.callbacks import DevTranslationScore, EpochClock, EpochSeeds, RunCheckpoint, TimeBudget
 from seq2seq.data.corpus import load_split
 from seq2seq.data.pipeline import batches_per_epoch, bucket_boundaries, encode_pairs, make_dataset
 from seq2seq.data.readers import SkipCounter
+from seq2seq.distribute import is_chief, make_strategy, worker_run_directory
 from seq2seq.errors import Seq2SeqError
 from seq2seq.losses import MaskedCrossEntropy, TokenCrossEntropy
 from seq2seq.models import TranslationModel
@@ -17,6 +20,9 @@ from seq2seq.schedules import WarmupDecay
 from seq2seq.tokenizer import load_tokenizers, train_tokenizers
 from seq2seq.translator import Translator
 
+# Workers of a cluster split each batch between them rather than reading the (single) data file.
+SHARD_BY_BATCH = tf.data.Options()
+SHARD_BY_BATCH.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.DATA
 
 
 def train(config, run_dir, resume=False, log=print) -> RunDirectory:
@@ -26,7 +32,12 @@ def train(config, run_dir, resume=False, log=print) -> RunDirectory:
     with any `train:` or `decode:` changes the user made (more epochs, another learning rate);
     changes to the data, tokenizer or model cannot apply to a trained model and are refused.
     """
-    run = RunDirectory(run_dir)
+    run_dir = Path(run_dir)
+    if config is None:  # resuming with the run's own config
+        RunDirectory(run_dir).read_state()  # says clearly when there is nothing to resume
+        config = RunDirectory(run_dir).load_config()
+    strategy = make_strategy(config.distribute, log)
+    run = RunDirectory(run_dir if is_chief(strategy) else worker_run_directory(run_dir, strategy))
     config, state = _open_run(run, config, resume, log)
     keras.utils.set_random_seed(config.seed)
 
@@ -39,8 +50,11 @@ def train(config, run_dir, resume=False, log=print) -> RunDirectory:
     log(f"{len(train_pairs)} training pairs in {steps_per_epoch} batches per epoch; "
         f"length buckets {boundaries}")
 
-    model = _model(run, config, state, source_tokenizer, target_tokenizer, steps_per_epoch)
-    log(f"model: {model.count_params():,} parameters")
+    with strategy.scope():
+        model = _model(run, config, state, source_tokenizer, target_tokenizer, steps_per_epoch)
+    replicas = strategy.num_replicas_in_sync
+    log(f"model: {model.count_params():,} parameters" + (
+        f"; {replicas} replicas share each batch of {config.train.batch_size}" if replicas > 1 else ""))
     first_epoch = state["epoch"] if state else 0
     if _already_finished(config, state, log):
         return run
@@ -52,6 +66,7 @@ def train(config, run_dir, resume=False, log=print) -> RunDirectory:
     dev_batches = make_dataset(dev_pairs, config.train.batch_size, bucket_boundaries(dev_pairs, 4))
     callbacks = _callbacks(config, run, model, state, dev_split, source_tokenizer, target_tokenizer,
                            sum(len(target) + 1 for target in train_pairs.targets), log)
+    train_batches, dev_batches = (batches.with_options(SHARD_BY_BATCH) for batches in (train_batches, dev_batches))
     model.fit(train_batches, epochs=config.train.epochs, initial_epoch=first_epoch,
               steps_per_epoch=steps_per_epoch, validation_data=dev_batches, callbacks=callbacks, shuffle=False,
               verbose=1 if sys.stdout.isatty() else 2)
@@ -104,7 +119,7 @@ def _model(run, config, state, source_tokenizer, target_tokenizer, steps_per_epo
     """A new model, or the checkpoint named in the state recompiled with the current `train:` settings."""
     if state is None:
         model = TranslationModel.from_settings(config.model, source_tokenizer.vocab_size,
-                                               target_tokenizer.vocab_size)
+                                               target_tokenizer.vocab_size, config.train.precision)
         compile_for_training(model, config.train, steps_per_epoch)
         return model
     model = load_model_file(run.checkpoints / state["checkpoint"])
@@ -156,6 +171,9 @@ def _refuse_incompatible_changes(saved, config, run):
         if getattr(saved, section) != getattr(config, section):
             raise Seq2SeqError(f"--resume cannot change the '{section}' settings of {run.config_file}: "
                                "the trained model depends on them; start a new run instead")
+    if saved.train.precision != config.train.precision:
+        raise Seq2SeqError("--resume cannot change train.precision: the model's layers were made with "
+                           f"{saved.train.precision}")
     if saved.seed != config.seed:
         raise Seq2SeqError("--resume cannot change the seed: the resumed epochs would differ")
 

@@ -95,6 +95,25 @@ def test_resume_refuses_model_changes(tmp_path, trained_run):
         train(config, trained_run, resume=True, log=lambda *_: None)
 
 
+def test_resume_refuses_a_precision_change(trained_run):
+    config = RunDirectory(trained_run).load_config(["train.precision=mixed_bfloat16"])
+    with pytest.raises(Seq2SeqError, match="cannot change train.precision"):
+        train(config, trained_run, resume=True, log=lambda *_: None)
+
+
+def test_mixed_bfloat16_trains_and_reloads_in_its_precision(tmp_path, reversal_data):
+    (tmp_path / "bf16.yaml").write_text(reversal_config_text(reversal_data, epochs=1))
+    config = load_config(tmp_path / "bf16.yaml", ["train.precision=mixed_bfloat16", "data.max_train_pairs=600"])
+    train(config, tmp_path / "run", log=lambda *_: None)
+    assert all(float(row["loss"]) > 0 for row in read_metrics(tmp_path / "run"))  # NaN compares False
+    translator = Translator.load(tmp_path / "run", beam_size=2)
+    layers = [translator.model, translator.model.decoder.output_projection,
+              translator.model.decoder.step_cell.attention, translator.model.encoder.recurrent_layers[0]]
+    assert {layer.dtype_policy.name for layer in layers} == {"mixed_bfloat16"}
+    assert translator.model.decoder.output_projection.kernel.dtype == "float32"
+    assert translator.translate(["a b c"])[0]
+
+
 def test_a_corrupt_state_file_is_named(tmp_path, trained_run):
     import shutil
     copy = tmp_path / "copy"

@@ -39,8 +39,9 @@ class BahdanauAttention(_Attention):
     def __init__(self, units, **kwargs):
         super().__init__(**kwargs)
         self.units = units
-        self.query_projection = keras.layers.Dense(units, use_bias=False, name="query_projection")
-        self.key_projection = keras.layers.Dense(units, use_bias=True, name="key_projection")
+        self.query_projection = keras.layers.Dense(units, use_bias=False, name="query_projection",
+                                                  dtype=self.dtype_policy)
+        self.key_projection = keras.layers.Dense(units, use_bias=True, name="key_projection", dtype=self.dtype_policy)
 
     def build(self, query_shape, keys_shape=None, memory_shape=None, memory_mask_shape=None):
         memory_dim = (memory_shape or keys_shape)[-1]
@@ -77,7 +78,8 @@ class LuongAttention(_Attention):
             raise ValueError(f"Luong score must be one of {self.SCORES}, got {score!r}")
         self.score_name = score
         self.units = units
-        self.additive = BahdanauAttention(units, name="concat_score") if score == "concat" else None
+        self.additive = (BahdanauAttention(units, name="concat_score", dtype=self.dtype_policy)
+                         if score == "concat" else None)
         self.key_projection = None
 
     def build(self, query_shape, keys_shape=None, memory_shape=None, memory_mask_shape=None):
@@ -89,7 +91,8 @@ class LuongAttention(_Attention):
             )
         if self.score_name == "general":
             # W k is computed once per sequence, so `general` costs the same per step as `dot`.
-            self.key_projection = keras.layers.Dense(query_shape[-1], use_bias=False, name="key_projection")
+            self.key_projection = keras.layers.Dense(query_shape[-1], use_bias=False, name="key_projection",
+                                                    dtype=self.dtype_policy)
             self.key_projection.build((None, None, memory_dim))
         if self.additive is not None:
             self.additive.build(query_shape, memory_shape=(None, None, memory_dim))
@@ -110,10 +113,10 @@ class LuongAttention(_Attention):
         return {**super().get_config(), "score": self.score_name, "units": self.units}
 
 
-def make_attention(kind: str, units: int):
+def make_attention(kind: str, units: int, dtype=None):
     """Build the attention layer named in a config: `bahdanau` or `luong-<score>`."""
     if kind == "bahdanau":
-        return BahdanauAttention(units, name="attention")
+        return BahdanauAttention(units, name="attention", dtype=dtype)
     if kind.startswith("luong-"):
-        return LuongAttention(score=kind.removeprefix("luong-"), units=units, name="attention")
+        return LuongAttention(score=kind.removeprefix("luong-"), units=units, name="attention", dtype=dtype)
     raise ValueError(f"unknown attention {kind!r}; use bahdanau, luong-dot, luong-general or luong-concat")

@@ -32,9 +32,11 @@ class InputFeedingCell(keras.layers.Layer):
         self.attention_units = attention_units
         self.memory_dim = memory_dim
         self.output_dim = output_dim
-        self.rnn_cells = [RNN_CELLS[cell](units, name=f"{cell}_cell_{index}") for index in range(num_layers)]
-        self.attention = make_attention(attention, attention_units)
-        self.attentional = keras.layers.Dense(output_dim, activation="tanh", use_bias=False, name="attentional")
+        self.rnn_cells = [RNN_CELLS[cell](units, name=f"{cell}_cell_{index}", dtype=self.dtype_policy)
+                          for index in range(num_layers)]
+        self.attention = make_attention(attention, attention_units, dtype=self.dtype_policy)
+        self.attentional = keras.layers.Dense(output_dim, activation="tanh", use_bias=False, name="attentional",
+                                              dtype=self.dtype_policy)
 
     @property
     def state_size(self):
@@ -112,17 +114,19 @@ class AttentionDecoder(keras.layers.Layer):
         self.tie_embeddings = tie_embeddings
         output_dim = embedding_dim if tie_embeddings else units
         self.embedding = keras.layers.Embedding(
-            vocab_size, embedding_dim, embeddings_initializer=embedding_initializer(), name="embedding")
-        self.dropout_layer = keras.layers.Dropout(dropout)
+            vocab_size, embedding_dim, embeddings_initializer=embedding_initializer(), name="embedding",
+            dtype=self.dtype_policy)
+        self.dropout_layer = keras.layers.Dropout(dropout, dtype=self.dtype_policy)
         self.step_cell = InputFeedingCell(units, num_layers, cell, attention, attention_units,
-                                          memory_dim, output_dim, name="step")
-        self.rnn = keras.layers.RNN(self.step_cell, return_sequences=True, name="rnn")
+                                          memory_dim, output_dim, name="step", dtype=self.dtype_policy)
+        self.rnn = keras.layers.RNN(self.step_cell, return_sequences=True, name="rnn", dtype=self.dtype_policy)
         self.bridge = [
-            keras.layers.Dense(units, activation="tanh" if kind == 0 else None, name=f"bridge_{index}")
+            keras.layers.Dense(units, activation="tanh" if kind == 0 else None, name=f"bridge_{index}",
+                               dtype=self.dtype_policy)
             for index in range(num_layers) for kind in range(states_per_layer(cell))
         ]
         self.output_projection = (
-            None if tie_embeddings else keras.layers.Dense(vocab_size, name="output_projection")
+            None if tie_embeddings else keras.layers.Dense(vocab_size, name="output_projection", dtype=self.dtype_policy)
         )
 
     def build(self, target_shape):
@@ -156,7 +160,11 @@ class AttentionDecoder(keras.layers.Layer):
 
     def logits(self, attentional):
         if self.tie_embeddings:
-            return ops.matmul(attentional, ops.transpose(self.embedding.embeddings)) + self.output_bias
+            # Search calls this outside the layer's `__call__`, where variables are not cast to the
+            # compute dtype automatically.
+            embeddings, bias = (ops.cast(weight, attentional.dtype) for weight in (self.embedding.embeddings,
+                                                                                   self.output_bias))
+            return ops.matmul(attentional, ops.transpose(embeddings)) + bias
         return self.output_projection(attentional)
 
     def call(self, target_ids, memory, memory_mask, encoder_states, training=False):

@@ -28,15 +28,17 @@ class RNNEncoder(keras.layers.Layer):
         self.bidirectional = bidirectional
         self.dropout = dropout
         self.embedding = keras.layers.Embedding(
-            vocab_size, embedding_dim, embeddings_initializer=embedding_initializer(), name="embedding")
-        self.dropout_layer = keras.layers.Dropout(dropout)
+            vocab_size, embedding_dim, embeddings_initializer=embedding_initializer(), name="embedding",
+            dtype=self.dtype_policy)
+        self.dropout_layer = keras.layers.Dropout(dropout, dtype=self.dtype_policy)
         self.recurrent_layers = [self._make_layer(index) for index in range(num_layers)]
 
     def _make_layer(self, index):
         layer = RNN_LAYERS[self.cell](self.units, return_sequences=True, return_state=True,
-                                      name=f"{self.cell}_{index}")
+                                      name=f"{self.cell}_{index}", dtype=self.dtype_policy)
         if self.bidirectional:
-            return keras.layers.Bidirectional(layer, merge_mode="concat", name=f"bidirectional_{index}")
+            return keras.layers.Bidirectional(layer, merge_mode="concat", name=f"bidirectional_{index}",
+                                              dtype=self.dtype_policy)
         return layer
 
     @property
