@@ -145,13 +145,14 @@ def _data(args):
 
 def _train(args):
     from seq2seq.config import load_config
+    from seq2seq.distribute import resumed_run_directory
     from seq2seq.run_dir import RunDirectory
     from seq2seq.training import train
 
     run_dir = args.run_dir or Path("runs") / args.config.stem
     if args.resume:
-        # The run's own saved config, with --set changes (e.g. train.epochs=20) applied on top.
-        config = RunDirectory(run_dir).load_config(args.overrides)
+        # The run's own saved config (a worker's own copy of it), with --set changes applied on top.
+        config = RunDirectory(resumed_run_directory(run_dir)).load_config(args.overrides)
     else:
         config = load_config(args.config, args.overrides)
     train(config, run_dir, resume=args.resume)

@@ -144,8 +144,8 @@ class Config:
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
 
-    def save(self, path) -> None:
-        Path(path).write_text(yaml.safe_dump(self.to_dict(), sort_keys=False), encoding="utf-8")
+    def to_yaml(self) -> str:
+        return yaml.safe_dump(self.to_dict(), sort_keys=False)
 
 
 def load_config(path, overrides=None) -> Config:

@@ -1,6 +1,7 @@
 """Training loss and metric over padded target sequences (padding id 0 never counts)."""
 
 import keras
+import tensorflow as tf
 from keras import ops
 
 from seq2seq.tokenizer import PAD_ID
@@ -22,7 +23,9 @@ def _gold_log_prob(log_probs, labels):
 class MaskedCrossEntropy(keras.losses.Loss):
     """Per-token cross-entropy with label smoothing, averaged over real (non-padding) tokens.
 
-    Averaging per token rather than per sentence keeps long and short batches on one scale.
+    Averaging per token rather than per sentence keeps long and short batches on one scale. Under
+    tf.distribute the average is over the tokens of all replicas, so N replicas compute exactly what
+    one device computes for the same global batch.
     """
 
     def __init__(self, label_smoothing=0.0, name="masked_cross_entropy", reduction="sum_over_batch_size", **kwargs):
@@ -37,9 +40,14 @@ class MaskedCrossEntropy(keras.losses.Loss):
         if self.label_smoothing:
             uniform = -ops.mean(log_probs, axis=-1)
             nll = (1.0 - self.label_smoothing) * nll + self.label_smoothing * uniform
-        # Each sentence's share of the batch's per-token mean, scaled so their mean is that mean.
-        batch = ops.cast(ops.shape(mask)[0], "float32")
-        return ops.sum(nll * mask, axis=1) * batch / ops.maximum(ops.sum(mask), 1.0)
+        # Each sentence's share of the per-token mean over the whole global batch, scaled so that
+        # Keras' mean over this replica's sentences, divided by the replica count, sums to it.
+        tokens, replicas = ops.sum(mask), 1
+        context = tf.distribute.get_replica_context()
+        if context is not None and context.num_replicas_in_sync > 1:
+            tokens, replicas = context.all_reduce("sum", tokens), context.num_replicas_in_sync
+        batch = ops.cast(ops.shape(mask)[0] * replicas, "float32")
+        return ops.sum(nll * mask, axis=1) * batch / ops.maximum(tokens, 1.0)
 
     def get_config(self):
         return {**super().get_config(), "label_smoothing": self.label_smoothing}

@@ -89,6 +89,8 @@ class TranslationModel(keras.Model):
         Under tf.distribute, Keras 3.15 first averages that batch across replicas, only to read its
         shapes; the average fails for batches that split unevenly and under multi-worker collectives.
         """
+        if self._distribute_strategy is None:  # nothing to average: Keras builds while tracing
+            return super()._maybe_symbolic_build(iterator, data_batch)
         if iterator is not None and data_batch is None:
             for _, _, batches in iterator:
                 data_batch = keras.tree.map_structure(self._one_replica, next(batches))

@@ -2,7 +2,6 @@
 
 import dataclasses
 import sys
-from pathlib import Path
 
 import keras
 import tensorflow as tf
@@ -11,11 +10,11 @@ from seq2seq.callbacks import DevTranslationScore, EpochClock, EpochSeeds, RunCh
 from seq2seq.data.corpus import load_split
 from seq2seq.data.pipeline import batches_per_epoch, bucket_boundaries, encode_pairs, make_dataset
 from seq2seq.data.readers import SkipCounter
-from seq2seq.distribute import is_chief, make_strategy, worker_run_directory
+from seq2seq.distribute import make_strategy, own_run_directory, resumed_run_directory
 from seq2seq.errors import Seq2SeqError
 from seq2seq.losses import MaskedCrossEntropy, TokenCrossEntropy
 from seq2seq.models import TranslationModel
-from seq2seq.run_dir import RunDirectory, load_model_file
+from seq2seq.run_dir import RunDirectory, load_model_file, write_atomically
 from seq2seq.schedules import WarmupDecay
 from seq2seq.tokenizer import load_tokenizers, train_tokenizers
 from seq2seq.translator import Translator
@@ -32,12 +31,12 @@ def train(config, run_dir, resume=False, log=print) -> RunDirectory:
     with any `train:` or `decode:` changes the user made (more epochs, another learning rate);
     changes to the data, tokenizer or model cannot apply to a trained model and are refused.
     """
-    run_dir = Path(run_dir)
     if config is None:  # resuming with the run's own config
-        RunDirectory(run_dir).read_state()  # says clearly when there is nothing to resume
-        config = RunDirectory(run_dir).load_config()
+        saved = RunDirectory(resumed_run_directory(run_dir))
+        saved.read_state()  # says clearly when there is nothing to resume
+        config = saved.load_config()
     strategy = make_strategy(config.distribute, log)
-    run = RunDirectory(run_dir if is_chief(strategy) else worker_run_directory(run_dir, strategy))
+    run = RunDirectory(own_run_directory(run_dir, config.distribute.strategy))
     config, state = _open_run(run, config, resume, log)
     keras.utils.set_random_seed(config.seed)
 
@@ -91,7 +90,7 @@ def _open_run(run, config, resume, log):
                                "or choose another --run-dir")
         state = None
         run.create()
-    config.save(run.config_file)
+    write_atomically(run.config_file, config.to_yaml().encode())  # other workers may be reading it
     return config, state
 
 

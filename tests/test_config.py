@@ -74,5 +74,5 @@ def test_missing_file_and_bad_yaml(tmp_path):
 
 def test_saved_config_loads_back_identically(tmp_path):
     config = load_config(write(tmp_path, "model:\n  cell: lstm\ntrain:\n  epochs: 2\n"))
-    config.save(tmp_path / "saved.yaml")
+    (tmp_path / "saved.yaml").write_text(config.to_yaml(), encoding="utf-8")
     assert load_config(tmp_path / "saved.yaml") == config

@@ -6,16 +6,16 @@ import os
 import socket
 import subprocess
 import sys
-from types import SimpleNamespace
 
+import numpy as np
 import pytest
-import tensorflow as tf
 
 from conftest import reversal_config_text, write_reversal_task
 from seq2seq.cli import main
 from seq2seq.config import DistributeConfig
-from seq2seq.distribute import is_chief, make_strategy
+from seq2seq.distribute import cluster_role, make_strategy, own_run_directory
 from seq2seq.errors import ConfigError
+from seq2seq.run_dir import load_model_file
 
 # Logical devices must be configured before TensorFlow's runtime starts, so mirrored training on
 # two CPUs runs in a fresh process.
@@ -54,8 +54,10 @@ def test_mirrored_replicas_on_two_cpus_train_like_one_device(small_task, tmp_pat
     two = run(["-c", TWO_CPUS, "train", str(tmp_path / "two.yaml"), "--run-dir", str(tmp_path / "two")])
     assert "2 replicas share each batch of 32" in two.stdout
     for alone, mirrored in zip(metrics(tmp_path / "one"), metrics(tmp_path / "two"), strict=True):
-        for key in ("loss", "xent", "val_xent"):
-            assert float(mirrored[key]) == pytest.approx(float(alone[key]), rel=1e-3), key
+        for key in ("xent", "val_xent"):  # token cross-entropy: the same computation, to rounding
+            assert float(mirrored[key]) == pytest.approx(float(alone[key]), rel=1e-5), key
+        # Keras logs the loss weighted by each replica's share of sentences rather than of tokens.
+        assert float(mirrored["loss"]) == pytest.approx(float(alone["loss"]), rel=1e-3)
     assert main(["translate", str(tmp_path / "two"), "a b c"]) == 0
 
 
@@ -69,37 +71,51 @@ def free_ports(count):
     return ports
 
 
-def train_two_workers(config, run_dir, *extra):
+def train_two_workers(config, run_dirs, tmp_path, *extra):
+    """Worker i trains into run_dirs[i]: apart, as on two machines without a shared file system."""
     cluster = [f"localhost:{port}" for port in free_ports(2)]
-    workers = []
-    for index in range(2):
-        environment = {**os.environ, "TF_CONFIG": json.dumps(
-            {"cluster": {"worker": cluster}, "task": {"type": "worker", "index": index}})}
-        workers.append(subprocess.Popen(
-            [sys.executable, "-m", "seq2seq.cli", "train", str(config), "--run-dir", str(run_dir), *extra],
-            env=environment, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True))
-    outputs = [worker.communicate(timeout=600)[0] for worker in workers]
-    for worker, output in zip(workers, outputs):
-        assert worker.returncode == 0, output[-3000:]
-    return outputs
+    workers, logs = [], [tmp_path / f"worker-{index}.log" for index in range(2)]
+    try:
+        for index, (run_dir, log) in enumerate(zip(run_dirs, logs)):
+            environment = {**os.environ, "TF_CONFIG": json.dumps(
+                {"cluster": {"worker": cluster}, "task": {"type": "worker", "index": index}})}
+            with open(log, "w") as output:
+                workers.append(subprocess.Popen(
+                    [sys.executable, "-m", "seq2seq.cli", "train", str(config), "--run-dir", str(run_dir), *extra],
+                    env=environment, stdout=output, stderr=subprocess.STDOUT))
+        for worker in workers:
+            worker.wait(timeout=600)
+    finally:
+        for worker in workers:
+            worker.kill()
+    texts = [log.read_text() for log in logs]
+    for worker, text in zip(workers, texts):
+        assert worker.returncode == 0, text[-3000:]
+    return texts
 
 
 def test_two_workers_on_loopback_train_a_run_that_translates_evaluates_and_resumes(small_task, tmp_path, capsys):
     config = tmp_path / "workers.yaml"
     config.write_text(reversal_config_text(small_task, epochs=2, extra="distribute: {strategy: multi_worker}"))
-    chief_log, _ = train_two_workers(config, tmp_path / "run")
+    run_dirs = [tmp_path / "host1" / "run", tmp_path / "host2" / "run"]
+    chief_log, _ = train_two_workers(config, run_dirs, tmp_path)
     assert "worker 0 of 2 processes, 2 replicas in all" in chief_log
 
-    chief, other = tmp_path / "run", tmp_path / ".run.worker-1"
-    assert [row["loss"] for row in metrics(chief)] == [row["loss"] for row in metrics(other)]
-    assert len(metrics(chief)) == 2 and (chief / "model.keras").is_file()
+    chief, copy = run_dirs[0], tmp_path / "host2" / ".run.worker-1"
+    assert not run_dirs[1].exists(), "only the chief writes the run directory"
+    for weights, copied in zip(load_model_file(chief / "model.keras", compile=False).get_weights(),
+                               load_model_file(copy / "model.keras", compile=False).get_weights(), strict=True):
+        np.testing.assert_array_equal(weights, copied)
+    assert len(metrics(chief)) == 2
     assert main(["translate", str(chief), "a b c"]) == 0
     assert main(["evaluate", str(chief), "--split", "dev"]) == 0
     assert "BLEU" in capsys.readouterr().out
 
-    train_two_workers(config, tmp_path / "run", "--resume", "--set", "train.epochs=3")
+    train_two_workers(config, run_dirs, tmp_path, "--resume", "--set", "train.epochs=3")
     rows = metrics(chief)
     assert [int(row["epoch"]) for row in rows] == [1, 2, 3]
+    learned = ("loss", "xent", "val_loss", "dev_bleu")
+    assert [[row[key] for key in learned] for row in metrics(copy)] == [[row[key] for key in learned] for row in rows]
     assert float(rows[2]["loss"]) < float(rows[1]["loss"])
 
 
@@ -133,8 +149,9 @@ def test_strategy_errors_name_what_is_missing(monkeypatch):
     ({"chief": ["a:1"], "worker": ["b:1"]}, ("chief", 0), True),
     ({"chief": ["a:1"], "worker": ["b:1"]}, ("worker", 0), False),
 ])
-def test_one_process_of_a_cluster_writes_the_run_directory(cluster, task, chief):
-    resolver = tf.distribute.cluster_resolver.SimpleClusterResolver(
-        tf.train.ClusterSpec(cluster), task_type=task[0], task_id=task[1])
-    assert is_chief(SimpleNamespace(cluster_resolver=resolver)) is chief
-    assert is_chief(tf.distribute.get_strategy())
+def test_one_process_of_a_cluster_writes_the_run_directory(cluster, task, chief, monkeypatch, tmp_path):
+    monkeypatch.setenv("TF_CONFIG", json.dumps({"cluster": cluster, "task": {"type": task[0], "index": task[1]}}))
+    assert cluster_role(required=True).chief is chief
+    own = own_run_directory(tmp_path / "run", "multi_worker")
+    assert own == (tmp_path / "run" if chief else tmp_path / f".run.{task[0]}-{task[1]}")
+    assert own_run_directory(tmp_path / "run", "mirrored") == tmp_path / "run"

@@ -1,0 +1,34 @@
+"""The training loss: a per-token mean over real tokens, with label smoothing."""
+
+import numpy as np
+import pytest
+
+from seq2seq.losses import MaskedCrossEntropy, TokenCrossEntropy
+
+
+def reference_loss(labels, logits, smoothing):
+    log_probs = logits - np.log(np.exp(logits).sum(axis=-1, keepdims=True))
+    gold = np.take_along_axis(log_probs, labels[..., None], axis=-1)[..., 0]
+    nll = (1 - smoothing) * -gold + smoothing * -log_probs.mean(axis=-1)
+    real = labels != 0
+    return nll[real].sum() / real.sum()
+
+
+@pytest.mark.parametrize("smoothing", [0.0, 0.1])
+def test_the_loss_is_the_mean_over_real_tokens(smoothing):
+    rng = np.random.default_rng(0)
+    labels = np.array([[5, 6, 3, 0, 0], [7, 3, 0, 0, 0], [4, 5, 6, 7, 3]], "int32")
+    logits = rng.normal(size=(3, 5, 9)).astype("float32")
+    loss = MaskedCrossEntropy(label_smoothing=smoothing)(labels, logits)
+    assert float(loss) == pytest.approx(reference_loss(labels, logits, smoothing), rel=1e-5)
+    metric = TokenCrossEntropy()
+    metric.update_state(labels, logits)
+    assert float(metric.result()) == pytest.approx(reference_loss(labels, logits, 0.0), rel=1e-5)
+
+
+def test_padding_rows_change_nothing():
+    rng = np.random.default_rng(1)
+    labels = np.array([[5, 6, 3], [0, 0, 0]], "int32")
+    logits = rng.normal(size=(2, 3, 9)).astype("float32")
+    assert float(MaskedCrossEntropy()(labels, logits)) == pytest.approx(
+        float(MaskedCrossEntropy()(labels[:1], logits[:1])), rel=1e-6)
