@@ -4,10 +4,12 @@ They run in list order at each epoch end and share the `logs` dict: dev scores a
 that checkpointing, early stopping and `metrics.csv` all see them.
 """
 
+import math
 import time
 
 import keras
 
+from seq2seq.errors import Seq2SeqError
 from seq2seq.evaluation import translation_scores
 from seq2seq.run_dir import copy_atomically, save_model_atomically
 
@@ -30,6 +32,35 @@ class EpochSeeds(keras.callbacks.Callback):
                       if isinstance(getattr(layer, "seed_generator", None), keras.random.SeedGenerator)]
         for index, generator in enumerate(generators):
             generator.state.assign(keras.ops.cast([self.seed + epoch, index], generator.state.dtype))
+
+
+class NonFiniteLossGuard(keras.callbacks.Callback):
+    """Stops training at the first batch whose loss is NaN or infinite.
+
+    It raises from the batch, before the epoch's end can save the broken weights over anything, so
+    the run's last checkpoint stays the last good one.
+    """
+
+    def __init__(self, run):
+        super().__init__()
+        self.run = run
+        self.epoch = 0
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.epoch = epoch
+
+    def on_train_batch_end(self, batch, logs=None):
+        loss = float(logs["loss"])
+        if math.isfinite(loss):
+            return
+        state = self.run.read_state() if self.run.state_file.exists() else None
+        kept = (f"the last good checkpoint, {self.run.checkpoints / state['checkpoint']} (epoch {state['epoch']}), "
+                "is kept; after lowering train.learning_rate (or raising train.warmup_steps, or setting "
+                "train.clip_norm) continue it with `seq2seq train ... --resume --set ...`"
+                if state else "no epoch had finished, so there is no checkpoint; start again with a lower "
+                "train.learning_rate")
+        raise Seq2SeqError(f"training stopped in epoch {self.epoch + 1}, batch {batch + 1}: the loss became {loss}; "
+                           f"{kept}")
 
 
 class DevTranslationScore(keras.callbacks.Callback):

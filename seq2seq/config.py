@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import re
 import types
 import typing
 from dataclasses import dataclass, field
@@ -18,6 +19,7 @@ import yaml
 
 from seq2seq.errors import ConfigError
 
+SCIENTIFIC = re.compile(r"[-+]?(\d+\.?\d*|\.\d+)[eE][-+]?\d+")
 CellType = Literal["gru", "lstm", "simple_rnn"]
 AttentionType = Literal["bahdanau", "luong-dot", "luong-general", "luong-concat"]
 
@@ -276,6 +278,8 @@ def _check(hint, value, source, key):
                 f"{source}: '{key}' must be one of {', '.join(map(str, args))}, got {value!r}{hint_text}"
             )
         return value
+    if hint is float and isinstance(value, str) and SCIENTIFIC.fullmatch(value.strip()):
+        value = float(value)  # YAML 1.1 reads 1e-4 (no dot) as a string
     expected = {int: (int,), float: (int, float), str: (str,), bool: (bool,), list: (list,)}[hint]
     if isinstance(value, bool) and hint is not bool or not isinstance(value, expected):
         raise ConfigError(

@@ -6,7 +6,8 @@ import sys
 import keras
 import tensorflow as tf
 
-from seq2seq.callbacks import DevTranslationScore, EpochClock, EpochSeeds, RunCheckpoint, TimeBudget
+from seq2seq.callbacks import (DevTranslationScore, EpochClock, EpochSeeds, NonFiniteLossGuard, RunCheckpoint,
+                               TimeBudget)
 from seq2seq.data.corpus import load_split
 from seq2seq.data.pipeline import batches_per_epoch, bucket_boundaries, encode_pairs, make_dataset
 from seq2seq.data.readers import SkipCounter
@@ -197,6 +198,7 @@ def _callbacks(config, run, model, state, dev_split, source_tokenizer, target_to
     greedy = dataclasses.replace(config.decode, beam_size=1, n_best=1, sample=False)
     translator = Translator(model, source_tokenizer, target_tokenizer, greedy)
     callbacks = [
+        NonFiniteLossGuard(run),
         EpochSeeds(config.seed),
         EpochClock(target_tokens_per_epoch),
         DevTranslationScore(translator, dev_split.sources[:dev_limit], [dev_split.targets[:dev_limit]], log),

@@ -101,6 +101,9 @@ class Translator:
                                      len(source_ids[index]))
                     for rank in range(found.scores.shape[1]) if is_real(found.scores[row, rank])
                 ]
+                if not hypotheses:  # every search finishes at least one output unless its scores are NaN
+                    raise Seq2SeqError("the model's scores are not numbers (NaN): its weights are broken, "
+                                       "e.g. saved from a run whose loss diverged")
                 results[index] = Translation(sentences[index], self.source_tokenizer.id_to_piece(source_ids[index]),
                                              hypotheses)
         return results

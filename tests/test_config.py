@@ -51,6 +51,13 @@ def test_wrong_types_and_values_are_named(tmp_path, text, message):
         load_config(write(tmp_path, text))
 
 
+def test_scientific_notation_without_a_dot_is_a_float(tmp_path):
+    config = load_config(write(tmp_path, "train:\n  learning_rate: 1e-4\n"), ["decode.length_penalty=1E0"])
+    assert config.train.learning_rate == 1e-4 and config.decode.length_penalty == 1.0
+    with pytest.raises(ConfigError, match="'train.learning_rate' must be float, got str 'fast'"):
+        load_config(write(tmp_path, "train:\n  learning_rate: fast\n"))
+
+
 def test_integers_are_accepted_for_floats(tmp_path):
     assert load_config(write(tmp_path, "train:\n  learning_rate: 1\n")).train.learning_rate == 1.0
 

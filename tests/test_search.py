@@ -227,3 +227,14 @@ def test_decode_settings_from_the_python_api_are_checked_before_tracing(trained_
         CompiledSearch(tiny_model(), DecodeConfig(max_length_offset=0))
     cold = Translator.load(trained_run, sample=True, temperature=1e-5)  # not read back as the string '1e-05'
     assert cold.translate(["a b c"]) == Translator.load(trained_run).translate(["a b c"])
+
+
+def test_a_model_with_nan_weights_is_a_clear_error(trained_run):
+    from seq2seq.errors import Seq2SeqError
+    from seq2seq.translator import Translator
+
+    translator = Translator.load(trained_run, beam_size=2)
+    bias = translator.model.decoder.output_projection.bias
+    bias.assign(np.full(bias.shape, np.nan, "float32"))
+    with pytest.raises(Seq2SeqError, match=r"scores are not numbers \(NaN\): its weights are broken"):
+        translator.translate(["a b c"])

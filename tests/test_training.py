@@ -80,6 +80,45 @@ def test_resume_continues_exactly_where_training_stopped(tmp_path, reversal_data
         assert float(resumed[1][key]) == pytest.approx(float(straight[1][key]), rel=1e-4, abs=1e-4), key
 
 
+def test_a_run_killed_with_sigkill_mid_epoch_resumes_to_the_same_metrics(tmp_path, reversal_data):
+    """A real kill in a subprocess: the epoch in progress is lost and redone from the last checkpoint."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    (tmp_path / "kill.yaml").write_text(reversal_config_text(reversal_data, epochs=3))
+    config = load_config(tmp_path / "kill.yaml", ["data.max_train_pairs=1500", "model.dropout=0.2"])
+    train(config, tmp_path / "straight", log=lambda *_: None)
+
+    (tmp_path / "resumed.yaml").write_text((tmp_path / "straight" / "config.yaml").read_text())  # resolved
+    command = [sys.executable, "-m", "seq2seq.cli", "train", str(tmp_path / "resumed.yaml"),
+               "--run-dir", str(tmp_path / "resumed")]
+    worker = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    metrics_file = tmp_path / "resumed" / "metrics.csv"
+    try:
+        deadline = time.monotonic() + 300
+        while not (metrics_file.exists() and len(metrics_file.read_text().splitlines()) >= 2):
+            assert worker.poll() is None and time.monotonic() < deadline, "training ended before the kill"
+            time.sleep(0.05)
+        time.sleep(0.3)  # into epoch 2
+        worker.send_signal(signal.SIGKILL)
+        worker.wait(timeout=60)
+    finally:
+        worker.kill()
+    assert worker.returncode == -signal.SIGKILL
+    killed_at = len(read_metrics(tmp_path / "resumed"))
+    assert killed_at < 3, "the kill must land before the run finished"
+
+    resumed = subprocess.run(command + ["--resume"], capture_output=True, text=True, timeout=300)
+    assert resumed.returncode == 0, resumed.stderr[-2000:]
+    straight, again = read_metrics(tmp_path / "straight"), read_metrics(tmp_path / "resumed")
+    assert [row["epoch"] for row in again] == ["1", "2", "3"]
+    for before, after in zip(straight, again):
+        for key in ("loss", "val_loss", "dev_bleu", "learning_rate"):  # stated tolerance: 1e-4
+            assert float(after[key]) == pytest.approx(float(before[key]), rel=1e-4, abs=1e-4), key
+
+
 def test_resume_can_extend_training(tmp_path, trained_run):
     import shutil
     copy = tmp_path / "copy"
@@ -112,6 +151,26 @@ def test_mixed_bfloat16_trains_and_reloads_in_its_precision(tmp_path, reversal_d
     assert {layer.dtype_policy.name for layer in layers} == {"mixed_bfloat16"}
     assert translator.model.decoder.output_projection.kernel.dtype == "float32"
     assert translator.translate(["a b c"])[0]
+
+
+def test_a_nan_loss_stops_training_and_keeps_the_last_good_checkpoint(tmp_path, reversal_data, monkeypatch):
+    (tmp_path / "nan.yaml").write_text(reversal_config_text(reversal_data, epochs=1))
+    config = load_config(tmp_path / "nan.yaml", ["data.max_train_pairs=300"])
+    train(config, tmp_path / "run", log=lambda *_: None)
+    good = (tmp_path / "run" / "checkpoints" / "epoch-001.keras").read_bytes()
+
+    from seq2seq.losses import MaskedCrossEntropy
+
+    healthy = MaskedCrossEntropy.call
+    monkeypatch.setattr(MaskedCrossEntropy, "call", lambda self, y_true, y_pred: healthy(self, y_true, y_pred) * float("nan"))
+    resumed = RunDirectory(tmp_path / "run").load_config(["train.epochs=2"])
+    with pytest.raises(Seq2SeqError, match=r"training stopped in epoch 2, batch 1: the loss became nan; the last good "
+                                           r"checkpoint, .*epoch-001.keras \(epoch 1\), is kept"):
+        train(resumed, tmp_path / "run", resume=True, log=lambda *_: None)
+    assert RunDirectory(tmp_path / "run").read_state()["epoch"] == 1
+    assert (tmp_path / "run" / "checkpoints" / "epoch-001.keras").read_bytes() == good
+    assert not (tmp_path / "run" / "checkpoints" / "epoch-002.keras").exists()
+    assert len(read_metrics(tmp_path / "run")) == 1
 
 
 def test_a_corrupt_state_file_is_named(tmp_path, trained_run):
