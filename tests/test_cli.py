@@ -91,6 +91,7 @@ def test_evaluate_prints_scores_with_signatures(trained_run, capsys):
     (["train", "{tmp}/typo.yaml"], "unknown key 'model.enocder_units'; did you mean 'model.encoder_units'"),
     (["train", "{tmp}/typo.yaml", "--resume", "--run-dir", "{tmp}"], "config.yaml: missing from the run directory"),
     (["translate", "{bad_model}", "hola"], "model.keras: cannot load this model file"),
+    (["translate", "{run}", "hola", "--model", "{tmp}/empty.keras"], "empty.keras: cannot load this model file"),
     (["translate", "{other_vocab}", "hola"], "the model and the tokenizer files come from different runs"),
     (["translate", "{run}", "hola", "--beam-size", "2", "--n-best", "3"], "'decode.n_best' (3) cannot exceed"),
     (["translate", "{run}", "hola", "--temperature", "0"], "'decode.temperature' above 0"),
@@ -102,6 +103,7 @@ def test_user_errors_are_one_line_with_status_2(trained_run, tmp_path, capsys, a
     (tmp_path / "blank.txt").write_text("a b\n\nc d\n")
     (tmp_path / "latin1.txt").write_bytes("a b\nacci\xf3n\n".encode("latin-1"))
     (tmp_path / "typo.yaml").write_text("model:\n  enocder_units: 3\n")
+    (tmp_path / "empty.keras").write_bytes(b"")
     dense = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
     dense.save(tmp_path / "dense.keras")
     bad_model, other_vocab = tmp_path / "bad_model", tmp_path / "other_vocab"

@@ -119,6 +119,16 @@ def test_a_run_killed_with_sigkill_mid_epoch_resumes_to_the_same_metrics(tmp_pat
             assert float(after[key]) == pytest.approx(float(before[key]), rel=1e-4, abs=1e-4), key
 
 
+def test_the_same_config_and_seed_give_identical_metrics_twice(tmp_path, reversal_data):
+    (tmp_path / "twice.yaml").write_text(reversal_config_text(reversal_data, epochs=2))
+    config = load_config(tmp_path / "twice.yaml", ["data.max_train_pairs=400", "model.dropout=0.2"])
+    for name in ("first", "second"):
+        train(config, tmp_path / name, log=lambda *_: None)
+    learned = ("loss", "xent", "val_loss", "val_xent", "dev_bleu", "dev_chrf", "learning_rate")
+    first, second = read_metrics(tmp_path / "first"), read_metrics(tmp_path / "second")
+    assert [[row[key] for key in learned] for row in first] == [[row[key] for key in learned] for row in second]
+
+
 def test_resume_can_extend_training(tmp_path, trained_run):
     import shutil
     copy = tmp_path / "copy"
@@ -179,6 +189,17 @@ def test_a_corrupt_state_file_is_named(tmp_path, trained_run):
     shutil.copytree(trained_run, copy)
     (copy / "checkpoints" / "state.json").write_text("{not json")
     with pytest.raises(Seq2SeqError, match="state.json: not a valid training state"):
+        train(None, copy, resume=True, log=lambda *_: None)
+
+
+@pytest.mark.parametrize("damage", [b"", b"PK\x03\x04 truncated"], ids=["zero-byte", "truncated"])
+def test_a_corrupt_checkpoint_is_named_on_resume(tmp_path, trained_run, damage):
+    import shutil
+    copy = tmp_path / "copy"
+    shutil.copytree(trained_run, copy)
+    checkpoint = copy / "checkpoints" / RunDirectory(copy).read_state()["checkpoint"]
+    checkpoint.write_bytes(damage)
+    with pytest.raises(Seq2SeqError, match=f"{checkpoint.name}: cannot load this model file"):
         train(None, copy, resume=True, log=lambda *_: None)
 
 
