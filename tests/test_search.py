@@ -238,3 +238,13 @@ def test_a_model_with_nan_weights_is_a_clear_error(trained_run):
     bias.assign(np.full(bias.shape, np.nan, "float32"))
     with pytest.raises(Seq2SeqError, match=r"scores are not numbers \(NaN\): its weights are broken"):
         translator.translate(["a b c"])
+
+
+def test_a_sentence_far_longer_than_any_in_training_is_translated_within_its_limit(trained_run):
+    from seq2seq.translator import Translator
+
+    translator = Translator.load(trained_run, beam_size=2)
+    long_sentence = " ".join("abcdefghijklmnop"[i % 16] for i in range(300))
+    result = translator.translate_with_details([long_sentence])[0]
+    limit = 1.5 * len(result.source_pieces) + 10  # the run's decode limits
+    assert result.text and len(result.target_pieces) <= limit
