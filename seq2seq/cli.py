@@ -1,4 +1,4 @@
-"""The `seq2seq` command: data, train, translate, evaluate, average, export.
+"""The `seq2seq` command: data, train, translate, evaluate, plot, average, export.
 
 Problems the user can fix (bad config, bad data, missing files) print one `error:` line and exit
 with status 2; anything else is a bug and keeps its traceback.
@@ -82,6 +82,15 @@ def _parser():
     _add_model_options(evaluate)
     _add_decode_options(evaluate)
     evaluate.set_defaults(command=_evaluate)
+
+    plot = commands.add_parser("plot", help="draw a run's training curves and attention heatmaps as PNG files")
+    plot.add_argument("run_dir", type=Path)
+    plot.add_argument("--text", action="append", default=[], help="also draw the attention of this sentence's "
+                      "translation (repeatable)")
+    plot.add_argument("--output-dir", type=Path, help="where to write the PNGs (default: RUN_DIR/plots)")
+    _add_model_options(plot)
+    _add_decode_options(plot, exclude=("n_best", "batch_size"))
+    plot.set_defaults(command=_plot)
 
     average = commands.add_parser("average", help="average the last N epoch checkpoints into one model")
     average.add_argument("run_dir", type=Path)
@@ -206,6 +215,21 @@ def _evaluate(args):
 
     evaluate_run(args.run_dir, args.split, model_file=args.model_file, ensemble=args.ensemble,
                  **_decode_settings(args))
+
+
+def _plot(args):
+    from seq2seq.plotting import attention_figure, save_figure, training_curves_figure
+    from seq2seq.translator import Translator
+
+    out_dir = args.output_dir or args.run_dir / "plots"
+    written = [save_figure(training_curves_figure(args.run_dir), out_dir / "training.png")]
+    if args.text:
+        translator = Translator.load(args.run_dir, model_file=args.model_file, ensemble=args.ensemble,
+                                     **_decode_settings(args))
+        for number, result in enumerate(translator.translate_with_details(args.text), start=1):
+            written.append(save_figure(attention_figure(result), out_dir / f"attention-{number}.png"))
+    for path in written:
+        print(path)
 
 
 def _average(args):

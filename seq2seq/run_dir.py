@@ -86,12 +86,15 @@ class RunDirectory:
                 writer.writeheader()
             writer.writerow(row)
 
+    def read_metrics(self) -> list:
+        """One dict of column -> text per finished epoch."""
+        return list(csv.DictReader(io.StringIO(self.metrics_file.read_text(encoding="utf-8"))))
+
     def truncate_metrics(self, epochs: int) -> None:
         """Keep the rows of the first `epochs` epochs: a kill can land between a row and its checkpoint."""
         if not self.metrics_file.exists():
             return
-        rows = list(csv.DictReader(io.StringIO(self.metrics_file.read_text(encoding="utf-8"))))
-        kept = [row for row in rows if int(row["epoch"]) <= epochs]
+        kept = [row for row in self.read_metrics() if int(row["epoch"]) <= epochs]
         out = io.StringIO()
         writer = csv.DictWriter(out, fieldnames=self._metric_columns())
         writer.writeheader()
