@@ -58,7 +58,7 @@ def own_run_directory(run_dir, strategy_name) -> Path:
     if strategy_name != "multi_worker":
         return run_dir
     role = cluster_role(required=True)
-    return run_dir if role.chief else run_dir.parent / f".{run_dir.name}.{role.task_type}-{role.index}"
+    return run_dir if role.chief else _worker_copy(run_dir, role)
 
 
 def resumed_run_directory(run_dir) -> Path:
@@ -67,8 +67,12 @@ def resumed_run_directory(run_dir) -> Path:
     role = cluster_role(required=False)
     if role is None or role.chief:
         return run_dir
-    copy = run_dir.parent / f".{run_dir.name}.{role.task_type}-{role.index}"
+    copy = _worker_copy(run_dir, role)
     return copy if copy.is_dir() else run_dir
+
+
+def _worker_copy(run_dir, role):
+    return run_dir.parent / f".{run_dir.name}.{role.task_type}-{role.index}"
 
 
 def cluster_role(required) -> Role:

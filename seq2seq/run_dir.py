@@ -132,7 +132,8 @@ def load_model_file(path: Path, compile=True):
     """Load a `.keras` file in safe mode; a damaged file is a one-line error naming it."""
     import keras
 
-    from seq2seq import models  # noqa: F401  (registers the layers for deserialization)
+    # Registers the layers, and the loss, metric and schedule a checkpoint's compile config names.
+    from seq2seq import losses, models, schedules  # noqa: F401
 
     try:
         return keras.models.load_model(path, compile=compile, safe_mode=True)

@@ -10,6 +10,27 @@ import pytest  # noqa: E402
 WORDS = "a b c d e f g h i j k l m n o p".split()
 
 
+def tiny_model(seed=3, target_vocab_size=12):
+    """An untrained TranslationModel small enough to search exhaustively; 30 source pieces."""
+    import keras
+
+    from seq2seq.models import TranslationModel
+
+    keras.utils.set_random_seed(seed)
+    return TranslationModel(30, target_vocab_size, embedding_dim=16, encoder_units=16, encoder_layers=1,
+                            decoder_units=24, attention_units=16, dropout=0.0)
+
+
+def padded_source():
+    """Four source rows for `tiny_model`, two of them padded: batches must not mix their rows up."""
+    import numpy as np
+
+    source = np.random.default_rng(0).integers(4, 30, size=(4, 7)).astype("int32")
+    source[1, 3:] = 0
+    source[3, 5:] = 0
+    return source
+
+
 def write_reversal_task(directory, sizes=(("train", 3000), ("dev", 100), ("test", 100)), seed=0):
     """TSV files whose targets are the sources reversed word by word: learnable only with attention."""
     rng = random.Random(seed)

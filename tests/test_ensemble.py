@@ -2,25 +2,12 @@ import keras
 import numpy as np
 import pytest
 
+from conftest import padded_source, tiny_model
 from seq2seq.config import DecodeConfig
 from seq2seq.ensemble import EnsembleModel, check_same_tokenizers
 from seq2seq.errors import Seq2SeqError
-from seq2seq.models import TranslationModel
 from seq2seq.search import CompiledSearch, search_translations
-from seq2seq.tokenizer import BOS_ID, PAD_ID, load_tokenizers, train_tokenizers
-
-
-def tiny_model(seed, target_vocab_size=12):
-    keras.utils.set_random_seed(seed)
-    return TranslationModel(30, target_vocab_size, embedding_dim=16, encoder_units=16, encoder_layers=1,
-                            decoder_units=24, attention_units=16, dropout=0.0)
-
-
-def source_ids():
-    source = np.random.default_rng(0).integers(4, 30, size=(4, 7)).astype("int32")
-    source[1, 3:] = PAD_ID
-    source[3, 5:] = PAD_ID
-    return source
+from seq2seq.tokenizer import BOS_ID, load_tokenizers, train_tokenizers
 
 
 SEARCHES = {
@@ -33,8 +20,8 @@ SEARCHES = {
 @pytest.mark.parametrize("decode", SEARCHES.values(), ids=SEARCHES.keys())
 def test_a_model_ensembled_with_itself_decodes_like_the_model(decode):
     model = tiny_model(1)
-    alone = CompiledSearch(model, decode)(source_ids())
-    doubled = CompiledSearch(EnsembleModel([model, model]), decode)(source_ids())
+    alone = CompiledSearch(model, decode)(padded_source())
+    doubled = CompiledSearch(EnsembleModel([model, model]), decode)(padded_source())
     np.testing.assert_array_equal(doubled.tokens, alone.tokens)
     np.testing.assert_allclose(doubled.scores, alone.scores, rtol=1e-5)
     np.testing.assert_allclose(doubled.attention, alone.attention, atol=1e-6)
@@ -42,7 +29,7 @@ def test_a_model_ensembled_with_itself_decodes_like_the_model(decode):
 
 def test_a_step_averages_the_members_probabilities_and_attention():
     members = [tiny_model(1), tiny_model(2)]
-    source, previous = source_ids(), np.array([BOS_ID, 5, 6, 7], "int32")
+    source, previous = padded_source(), np.array([BOS_ID, 5, 6, 7], "int32")
     ensemble = EnsembleModel(members)
     states, memory = ensemble.encode(source)
     log_probs, new_states, attention = ensemble.step(previous, states, memory)
@@ -63,10 +50,10 @@ def test_beam_search_of_two_models_compiles_and_matches_the_eager_search():
     ensemble = EnsembleModel([tiny_model(1), tiny_model(2)])
     decode = DecodeConfig(beam_size=3, n_best=2, length_penalty=0.6)
     search = CompiledSearch(ensemble, decode)
-    compiled = search(source_ids())
-    search(source_ids()[:2, :4])
+    compiled = search(padded_source())
+    search(padded_source()[:2, :4])
     assert search._compiled.experimental_get_tracing_count() == 1
-    eager = search_translations(ensemble, source_ids(), decode)
+    eager = search_translations(ensemble, padded_source(), decode)
     assert compiled.tokens.shape[:2] == (4, 2)
     np.testing.assert_array_equal(compiled.tokens, eager.tokens)
     np.testing.assert_allclose(compiled.scores, eager.scores, rtol=1e-5)

@@ -2,28 +2,13 @@
 
 import itertools
 
-import keras
 import numpy as np
 import pytest
 
+from conftest import padded_source, tiny_model
 from seq2seq.config import DecodeConfig
-from seq2seq.models import TranslationModel
 from seq2seq.search import CompiledSearch, Scoring, beam_search, is_real, output_length_limits
 from seq2seq.tokenizer import BOS_ID, EOS_ID, PAD_ID, UNK_ID
-
-
-def tiny_model(target_vocab_size=12):
-    keras.utils.set_random_seed(3)
-    return TranslationModel(30, target_vocab_size, embedding_dim=16, encoder_units=16, encoder_layers=1,
-                            decoder_units=24, attention_units=16, dropout=0.0)
-
-
-def padded_source():
-    rng = np.random.default_rng(0)
-    source = rng.integers(4, 30, size=(4, 7)).astype("int32")
-    source[1, 3:] = PAD_ID
-    source[3, 5:] = PAD_ID
-    return source
 
 
 def cut_at_eos(row):

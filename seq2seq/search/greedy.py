@@ -48,7 +48,7 @@ def _token_by_token(model, inputs, limits, attention_mask, capacity, choose, sco
     batch, memory_length = ops.shape(attention_mask)[0], ops.shape(attention_mask)[1]
     max_steps = ops.max(limits)
     found = {"tokens": ops.zeros((batch, capacity), dtype="int32"), "scores": ops.zeros((batch,)),
-             "lengths": ops.zeros((batch,), dtype="int32"), "coverage": ops.zeros((batch, memory_length))}
+             "coverage": ops.zeros((batch, memory_length))}
     if with_attention:  # one (B, S) row per step, written once rather than copied into a buffer each step
         found["attention"] = tf.TensorArray(tf.float32, size=0, dynamic_size=True)
     previous = ops.full((batch,), BOS_ID, dtype="int32")
@@ -66,7 +66,6 @@ def _token_by_token(model, inputs, limits, attention_mask, capacity, choose, sco
         weights = ops.where(ops.expand_dims(finished, 1), 0.0, ops.cast(weights, "float32"))
         found = {**found, "scores": found["scores"] + ops.where(finished, 0.0, chosen_log_prob),
                  "tokens": ops.slice_update(found["tokens"], (0, step), ops.expand_dims(chosen, 1)),
-                 "lengths": found["lengths"] + ops.cast(ops.logical_not(finished), "int32"),
                  "coverage": found["coverage"] + weights}
         if with_attention:
             found["attention"] = found["attention"].write(step, weights)
@@ -78,7 +77,8 @@ def _token_by_token(model, inputs, limits, attention_mask, capacity, choose, sco
     if with_attention:
         attention = ops.pad(ops.transpose(found["attention"].stack(), (1, 0, 2)), [[0, 0], [0, capacity - steps], [0, 0]])
         attention = ops.expand_dims(attention, 1)
-    scores = scoring.final(found["scores"], found["lengths"], found["coverage"], attention_mask)
+    lengths = ops.sum(ops.cast(found["tokens"] != PAD_ID, "int32"), axis=1)  # up to and with EOS
+    scores = scoring.final(found["scores"], lengths, found["coverage"], attention_mask)
     return Hypotheses(ops.expand_dims(found["tokens"], 1), ops.expand_dims(scores, 1), attention)
 
 
