@@ -1,13 +1,14 @@
 """seq2seq: recurrent encoder-decoder models with attention on Keras 3 and TensorFlow.
 
-`from seq2seq import Translator` works without importing TensorFlow until it is used, so the
+`from seq2seq import Translator` (or `Captioner`) works without importing TensorFlow until it is used, so the
 command line starts fast.
 """
 
 __version__ = "0.1.0"
-__all__ = ["Translator", "train", "load_config", "evaluate_run"]
+__all__ = ["Captioner", "Translator", "train", "load_config", "evaluate_run"]
 
 _LAZY = {
+    "Captioner": "seq2seq.captioner",
     "Translator": "seq2seq.translator",
     "train": "seq2seq.training",
     "load_config": "seq2seq.config",

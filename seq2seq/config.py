@@ -21,14 +21,23 @@ from seq2seq.errors import ConfigError
 
 SCIENTIFIC = re.compile(r"[-+]?(\d+\.?\d*|\.\d+)[eE][-+]?\d+")
 CellType = Literal["gru", "lstm", "simple_rnn"]
+TRANSLATION_CORPORA = ("bible-es-en", "files")
+CAPTION_CORPORA = ("shapes", "tuxpaint", "flickr8k", "coco")
 AttentionType = Literal["bahdanau", "luong-dot", "luong-general", "luong-concat"]
 
 
 @dataclass
 class DataConfig:
-    """Which corpus to read, in which direction, and how to treat bad rows."""
+    """Which corpus to read, in which direction, and how to treat bad rows (and bad images).
 
-    corpus: Literal["bible-es-en", "files"] = "bible-es-en"
+    Translation reads `bible-es-en` or `files` (`train`/`dev`/`test` in `format`). Captioning reads
+    `shapes` (built in, `synthetic_images` of them), `tuxpaint` (captions in `target_lang`, en or es),
+    `flickr8k` or `coco`: those two need `captions` (Flickr8k captions.txt or Flickr8k.token.txt; COCO
+    captions_*.json files), `images` (their directory) and `splits` (a Karpathy dataset_*.json, or for
+    Flickr8k the directory of Flickr_8k.*Images.txt).
+    """
+
+    corpus: Literal["bible-es-en", "files", "shapes", "tuxpaint", "flickr8k", "coco"] = "bible-es-en"
     format: Literal["aligned", "tsv", "tatoeba"] = "aligned"
     train: Optional[str] = None
     dev: Optional[str] = None
@@ -42,6 +51,10 @@ class DataConfig:
     max_target_length: int = 100
     max_train_pairs: Optional[int] = None
     cache_dir: Optional[str] = None
+    captions: list = field(default_factory=list)
+    images: Optional[str] = None
+    splits: Optional[str] = None
+    synthetic_images: int = 3000
 
 
 @dataclass
@@ -53,7 +66,30 @@ class TokenizerConfig:
 
 
 @dataclass
+class ImageEncoderConfig:
+    """The CNN of a captioning model, which turns an image into a grid of feature vectors.
+
+    `small_cnn` is trained from scratch (`filters`: channels of its conv blocks, each halving the
+    grid). `efficientnet_lite0` starts from ImageNet weights (`seq2seq data efficientnet-lite0`);
+    `keras_application` is any `keras.applications` `backbone` (e.g. MobileNetV2) with a local
+    `weights` file. Pretrained encoders stay frozen, their features computed once and cached,
+    unless `fine_tune_blocks` unfreezes their last N blocks.
+    """
+
+    kind: Literal["small_cnn", "efficientnet_lite0", "keras_application"] = "small_cnn"
+    image_size: int = 224
+    filters: list = field(default_factory=lambda: [32, 64, 128])
+    backbone: Optional[str] = None
+    weights: Optional[str] = None
+    fine_tune_blocks: int = 0
+
+
+@dataclass
 class ModelConfig:
+    """Sizes of the encoder and decoder. Captioning uses the decoder keys, `encoder_units` as the
+    size image features are projected to, and `image_encoder`; Show, Attend and Tell's gating scalar
+    (`context_gate`) and doubly stochastic attention (`attention_regularization`, its lambda)."""
+
     cell: CellType = "gru"
     embedding_dim: int = 256
     encoder_units: int = 256
@@ -65,6 +101,9 @@ class ModelConfig:
     attention_units: int = 512
     dropout: float = 0.2
     tie_embeddings: bool = False
+    context_gate: bool = False
+    attention_regularization: float = 0.0
+    image_encoder: ImageEncoderConfig = field(default_factory=ImageEncoderConfig)
 
 
 @dataclass
@@ -104,11 +143,12 @@ class DecodeConfig:
     penalty (coverage_penalty times the summed log of each source piece's capped attention); beam
     search also ranks by that score. `sample: true` draws `n_best` samples per sentence instead
     (softmax at `temperature`, `top_k` best tokens, 0 for all), the same again for the same `seed`
-    and the same batches of sentences.
+    and the same batches of sentences. Captions are at most `max_caption_length` pieces.
     """
 
     max_length_ratio: float = 1.5
     max_length_offset: int = 10
+    max_caption_length: int = 30
     batch_size: int = 64
     beam_size: int = 1
     n_best: int = 1
@@ -135,6 +175,7 @@ class DistributeConfig:
 
 @dataclass
 class Config:
+    task: Literal["translation", "captioning"] = "translation"
     seed: int = 1234
     data: DataConfig = field(default_factory=DataConfig)
     tokenizer: TokenizerConfig = field(default_factory=TokenizerConfig)
@@ -175,7 +216,8 @@ def config_from_dict(raw: dict, source: str = "config") -> Config:
 POSITIVE = ("data.max_source_length", "data.max_target_length", "tokenizer.vocab_size", "model.embedding_dim",
             "model.encoder_units", "model.encoder_layers", "model.decoder_units", "model.decoder_layers",
             "model.attention_units", "train.batch_size", "train.epochs", "train.buckets",
-            "train.early_stopping.patience", "train.keep_checkpoints")
+            "train.early_stopping.patience", "train.keep_checkpoints", "data.synthetic_images",
+            "model.image_encoder.image_size")
 
 
 def _check_consistency(config, source):
@@ -188,6 +230,7 @@ def _check_consistency(config, source):
             raise ConfigError(f"{source}: '{key}' must be at least 1, got {value}")
     if not 0 <= config.model.dropout < 1 or not 0 <= config.train.label_smoothing < 1:
         raise ConfigError(f"{source}: 'model.dropout' and 'train.label_smoothing' must be in [0, 1)")
+    _check_task(config, source)
     columns = config.data.columns
     if len(columns) != 2 or not all(isinstance(c, int) and not isinstance(c, bool) and c >= 0 for c in columns):
         raise ConfigError(f"{source}: 'data.columns' must be two column numbers [source, target], got {columns}")
@@ -204,6 +247,26 @@ def _check_consistency(config, source):
             f"to equal the encoder output size ({memory_dim}); use luong-general instead")
 
 
+def _check_task(config, source):
+    corpora = TRANSLATION_CORPORA if config.task == "translation" else CAPTION_CORPORA
+    if config.data.corpus not in corpora:
+        raise ConfigError(f"{source}: 'data.corpus: {config.data.corpus}' is not a {config.task} corpus; "
+                          f"use one of {', '.join(corpora)} (or set 'task')")
+    if config.model.attention_regularization < 0 or config.model.image_encoder.fine_tune_blocks < 0:
+        raise ConfigError(f"{source}: 'model.attention_regularization' and "
+                          "'model.image_encoder.fine_tune_blocks' must be at least 0")
+    if config.task == "translation" and config.model.attention_regularization:
+        raise ConfigError(f"{source}: 'model.attention_regularization' applies to captioning only")
+    encoder = config.model.image_encoder
+    if encoder.kind == "keras_application" and not encoder.backbone:
+        raise ConfigError(f"{source}: 'model.image_encoder.kind: keras_application' needs "
+                          "'model.image_encoder.backbone', e.g. MobileNetV2")
+    if encoder.kind == "small_cnn" and (not encoder.filters or not all(
+            isinstance(count, int) and not isinstance(count, bool) and count > 0 for count in encoder.filters)):
+        raise ConfigError(f"{source}: 'model.image_encoder.filters' must be a list of channel counts, "
+                          f"got {encoder.filters}")
+
+
 def updated_decode(decode, changes, source="decode settings") -> DecodeConfig:
     """`decode` with `changes` ({field: value}) applied, type-checked and validated like a config file."""
     decode = _build(DecodeConfig, {**dataclasses.asdict(decode), **changes}, source, prefix="decode.")
@@ -213,7 +276,7 @@ def updated_decode(decode, changes, source="decode settings") -> DecodeConfig:
 
 def check_decode(decode, source="decode settings"):
     """Also run on its own: the Python API builds decode settings without a config file."""
-    for key in ("batch_size", "beam_size", "n_best", "max_length_offset"):
+    for key in ("batch_size", "beam_size", "n_best", "max_length_offset", "max_caption_length"):
         if getattr(decode, key) < 1:
             raise ConfigError(f"{source}: 'decode.{key}' must be at least 1, got {getattr(decode, key)}")
     if decode.max_length_ratio < 0:

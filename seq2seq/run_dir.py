@@ -120,6 +120,14 @@ def write_atomically(path: Path, data: bytes) -> None:
     replace_atomically(path, lambda temporary: temporary.write_bytes(data))
 
 
+def write_array_atomically(path: Path, array) -> None:
+    """A numpy array as a `.npy` file (e.g. cached image features), never left half-written."""
+    import numpy as np
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    replace_atomically(path, lambda temporary: np.save(temporary, array))
+
+
 def save_model_atomically(model, path: Path) -> None:
     replace_atomically(path, model.save)  # the temporary name keeps the `.keras` suffix Keras requires
 

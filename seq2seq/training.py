@@ -1,28 +1,23 @@
-"""`seq2seq train`: corpus -> tokenizers -> batches -> model.fit with checkpoints, resumable."""
+"""`seq2seq train`: a task's data and model -> model.fit with checkpoints, dev scores and early stopping, resumable."""
 
-import dataclasses
 import sys
 
 import keras
 import tensorflow as tf
 
-from seq2seq.callbacks import (DevTranslationScore, EpochClock, EpochSeeds, NonFiniteLossGuard, RunCheckpoint,
-                               TimeBudget)
-from seq2seq.data.corpus import load_split
-from seq2seq.data.pipeline import batches_per_epoch, bucket_boundaries, encode_pairs, make_dataset
-from seq2seq.data.readers import SkipCounter
+from seq2seq.callbacks import DevScore, EpochClock, EpochSeeds, NonFiniteLossGuard, RunCheckpoint, TimeBudget
+from seq2seq.captioning_task import CaptioningTask
 from seq2seq.distribute import make_strategy, own_run_directory, resumed_run_directory
 from seq2seq.errors import Seq2SeqError
 from seq2seq.losses import MaskedCrossEntropy, TokenCrossEntropy
-from seq2seq.models import TranslationModel
 from seq2seq.run_dir import RunDirectory, load_model_file, write_atomically
 from seq2seq.schedules import WarmupDecay
-from seq2seq.tokenizer import load_tokenizers, train_tokenizers
-from seq2seq.translator import Translator
+from seq2seq.translation_task import TranslationTask
 
 # Workers of a cluster split each batch between them rather than reading the (single) data file.
 SHARD_BY_BATCH = tf.data.Options()
 SHARD_BY_BATCH.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.DATA
+TASKS = {"translation": TranslationTask, "captioning": CaptioningTask}
 
 
 def train(config, run_dir, resume=False, log=print) -> RunDirectory:
@@ -41,17 +36,9 @@ def train(config, run_dir, resume=False, log=print) -> RunDirectory:
     config, state = _open_run(run, config, resume, log)
     keras.utils.set_random_seed(config.seed)
 
-    train_split, dev_split = _load_training_splits(config, log)
-    source_tokenizer, target_tokenizer = _tokenizers(run, config, train_split, resume)
-    log(f"vocabulary: {source_tokenizer.vocab_size} source / {target_tokenizer.vocab_size} target pieces")
-    train_pairs = _encode_training_pairs(config, train_split, source_tokenizer, target_tokenizer, log)
-    boundaries = bucket_boundaries(train_pairs, config.train.buckets)
-    steps_per_epoch = batches_per_epoch(train_pairs, boundaries, config.train.batch_size)
-    log(f"{len(train_pairs)} training pairs in {steps_per_epoch} batches per epoch; "
-        f"length buckets {boundaries}")
-
+    task = TASKS[config.task](config, run, resume, log)
     with strategy.scope():
-        model = _model(run, config, state, source_tokenizer, target_tokenizer, steps_per_epoch)
+        model = _model(run, config, state, task)
     replicas = strategy.num_replicas_in_sync
     log(f"model: {model.count_params():,} parameters" + (
         f"; {replicas} replicas share each batch of {config.train.batch_size}" if replicas > 1 else ""))
@@ -59,16 +46,11 @@ def train(config, run_dir, resume=False, log=print) -> RunDirectory:
     if _already_finished(config, state, log):
         return run
 
-    train_batches = make_dataset(train_pairs, config.train.batch_size, boundaries, shuffle_seed=config.seed,
-                                 first_epoch=first_epoch, epochs=None,
-                                 shuffle_buffer=config.train.shuffle_buffer)
-    dev_pairs = encode_pairs(dev_split.sources, dev_split.targets, source_tokenizer, target_tokenizer)
-    dev_batches = make_dataset(dev_pairs, config.train.batch_size, bucket_boundaries(dev_pairs, 4))
-    callbacks = _callbacks(config, run, model, state, dev_split, source_tokenizer, target_tokenizer,
-                           sum(len(target) + 1 for target in train_pairs.targets), log)
+    train_batches, dev_batches = task.datasets(model, first_epoch)
+    callbacks = _callbacks(config, run, state, task.dev_scorer(model), task.target_tokens_per_epoch, log)
     train_batches, dev_batches = (batches.with_options(SHARD_BY_BATCH) for batches in (train_batches, dev_batches))
     model.fit(train_batches, epochs=config.train.epochs, initial_epoch=first_epoch,
-              steps_per_epoch=steps_per_epoch, validation_data=dev_batches, callbacks=callbacks, shuffle=False,
+              steps_per_epoch=task.steps_per_epoch, validation_data=dev_batches, callbacks=callbacks, shuffle=False,
               verbose=1 if sys.stdout.isatty() else 2)
     final_state = run.read_state()
     log(f"best {config.train.early_stopping.metric} {final_state['best']:.4f} at epoch "
@@ -95,36 +77,19 @@ def _open_run(run, config, resume, log):
     return config, state
 
 
-def _tokenizers(run, config, train_split, resume):
-    if resume:
-        return load_tokenizers(run.path)
-    return train_tokenizers(
-        train_split.sources, train_split.targets, run.path, config.tokenizer.vocab_size,
-        model_type=config.tokenizer.type, joint=config.tokenizer.joint,
-        character_coverage=config.tokenizer.character_coverage)
-
-
-def _encode_training_pairs(config, train_split, source_tokenizer, target_tokenizer, log):
-    limits = config.data.max_source_length, config.data.max_target_length
-    pairs = encode_pairs(train_split.sources, train_split.targets, source_tokenizer, target_tokenizer, *limits)
-    if pairs.dropped_too_long:
-        log(f"dropped {pairs.dropped_too_long} training pairs longer than {limits[0]}/{limits[1]} pieces")
-    if not len(pairs):
-        raise Seq2SeqError(f"every training pair is longer than data.max_source_length={limits[0]} or "
-                           f"data.max_target_length={limits[1]} pieces; raise the limits")
-    return pairs
-
-
-def _model(run, config, state, source_tokenizer, target_tokenizer, steps_per_epoch):
+def _model(run, config, state, task):
     """A new model, or the checkpoint named in the state recompiled with the current `train:` settings."""
     if state is None:
-        model = TranslationModel.from_settings(config.model, source_tokenizer.vocab_size,
-                                               target_tokenizer.vocab_size, config.train.precision)
-        compile_for_training(model, config.train, steps_per_epoch)
+        model = task.new_model()
+        compile_for_training(model, config.train, task.steps_per_epoch)
         return model
-    model = load_model_file(run.checkpoints / state["checkpoint"])
+    checkpoint = run.checkpoints / state["checkpoint"]
+    model = load_model_file(checkpoint)
+    if not isinstance(model, task.model_class):
+        raise Seq2SeqError(f"{checkpoint}: holds a {type(model).__name__}, but the run's config says "
+                           f"task: {config.task}")
     trained_optimizer = model.optimizer
-    compile_for_training(model, config.train, steps_per_epoch)
+    compile_for_training(model, config.train, task.steps_per_epoch)
     _carry_optimizer_state(trained_optimizer, model)
     return model
 
@@ -178,30 +143,12 @@ def _refuse_incompatible_changes(saved, config, run):
         raise Seq2SeqError("--resume cannot change the seed: the resumed epochs would differ")
 
 
-def _load_training_splits(config, log):
-    skips = SkipCounter()
-    train_split = load_split(config.data, "train", skips)
-    dev_split = load_split(config.data, "dev", skips)
-    if skips.total:
-        log(skips.summary())
-    if config.data.max_train_pairs:
-        train_split.sources = train_split.sources[:config.data.max_train_pairs]
-        train_split.targets = train_split.targets[:config.data.max_train_pairs]
-    log(f"corpus: {len(train_split)} training and {len(dev_split)} dev pairs")
-    return train_split, dev_split
-
-
-def _callbacks(config, run, model, state, dev_split, source_tokenizer, target_tokenizer,
-               target_tokens_per_epoch, log):
-    dev_limit = config.train.dev_bleu_sentences or len(dev_split)
-    # Dev BLEU follows training every epoch, so it uses the fastest search, whatever `decode:` says.
-    greedy = dataclasses.replace(config.decode, beam_size=1, n_best=1, sample=False)
-    translator = Translator(model, source_tokenizer, target_tokenizer, greedy)
+def _callbacks(config, run, state, dev_score, target_tokens_per_epoch, log):
     callbacks = [
         NonFiniteLossGuard(run),
         EpochSeeds(config.seed),
         EpochClock(target_tokens_per_epoch),
-        DevTranslationScore(translator, dev_split.sources[:dev_limit], [dev_split.targets[:dev_limit]], log),
+        DevScore(dev_score, log),
         RunCheckpoint(run, config.train.early_stopping.metric, config.train.early_stopping.patience,
                       keep=config.train.keep_checkpoints, state=state, log=log),
     ]

@@ -8,20 +8,11 @@ import numpy as np
 from seq2seq.config import updated_decode
 from seq2seq.ensemble import EnsembleModel, check_same_tokenizers
 from seq2seq.errors import Seq2SeqError
+from seq2seq.hypotheses import read_hypotheses
 from seq2seq.models import TranslationModel
 from seq2seq.run_dir import RunDirectory, load_model_file
-from seq2seq.search import CompiledSearch, is_real
+from seq2seq.search import CompiledSearch
 from seq2seq.tokenizer import EOS_ID, load_tokenizers
-
-
-@dataclass
-class Hypothesis:
-    """One output of the search, with what produced it, for n-best lists and attention plots."""
-
-    text: str
-    score: float
-    target_pieces: list
-    attention: np.ndarray  # (target pieces incl. EOS, source pieces incl. EOS), or None
 
 
 @dataclass
@@ -95,29 +86,10 @@ class Translator:
                 padded[row, :len(source_ids[index])] = source_ids[index]
             found = self._searches[with_attention](padded)
             for row, index in enumerate(batch):
-                hypotheses = [
-                    self._hypothesis(found.tokens[row, rank], found.scores[row, rank],
-                                     None if found.attention is None else found.attention[row, rank],
-                                     len(source_ids[index]))
-                    for rank in range(found.scores.shape[1]) if is_real(found.scores[row, rank])
-                ]
-                if not hypotheses:  # every search finishes at least one output unless its scores are NaN
-                    raise Seq2SeqError("the model's scores are not numbers (NaN): its weights are broken, "
-                                       "e.g. saved from a run whose loss diverged")
+                hypotheses = read_hypotheses(found, row, self.target_tokenizer, len(source_ids[index]))
                 results[index] = Translation(sentences[index], self.source_tokenizer.id_to_piece(source_ids[index]),
                                              hypotheses)
         return results
-
-    def _hypothesis(self, tokens, score, attention, source_length):
-        tokens = list(tokens)
-        length = tokens.index(EOS_ID) + 1 if EOS_ID in tokens else len(tokens)
-        target_ids = tokens[:length]
-        return Hypothesis(
-            text=self.target_tokenizer.decode([target_ids])[0],
-            score=float(score),
-            target_pieces=self.target_tokenizer.id_to_piece(target_ids),
-            attention=None if attention is None else attention[:length, :source_length],
-        )
 
 
 def moses_nbest_lines(translations) -> list:
@@ -129,7 +101,9 @@ def moses_nbest_lines(translations) -> list:
 def _load_run_model(run_dir, model_file=None):
     """A run's model (its best, or `model_file`) with the tokenizers it was trained with."""
     run = RunDirectory(run_dir)
-    run.require(run.config_file, "was it made by `seq2seq train`?")
+    if run.load_config().task != "translation":
+        raise Seq2SeqError(f"{run.path} is an image captioning run: caption images with `seq2seq caption` "
+                           "or `Captioner.load`, not `translate`")
     if model_file is None:
         run.require(run.model_file, "training has not finished an epoch yet")
     elif not Path(model_file).is_file():

@@ -69,3 +69,36 @@ def trained_run(tmp_path_factory, reversal_data):
     config.write_text(reversal_config_text(reversal_data))
     assert main(["train", str(config), "--run-dir", str(root / "run")]) == 0
     return root / "run"
+
+
+def shapes_config_text(cache_dir, epochs=9, extra=""):
+    """A captioner small enough to train in about a minute on the built-in shapes, 32 px images."""
+    return f"""
+task: captioning
+seed: 3
+data: {{corpus: shapes, synthetic_images: 1000, max_target_length: 40, cache_dir: {cache_dir}}}
+tokenizer: {{type: bpe, vocab_size: 100}}
+model:
+  image_encoder: {{kind: small_cnn, image_size: 32, filters: [16, 32]}}
+  embedding_dim: 32
+  encoder_units: 64
+  decoder_units: 96
+  attention_units: 48
+  dropout: 0.0
+  context_gate: true
+  attention_regularization: 0.02
+train: {{batch_size: 32, epochs: {epochs}, learning_rate: 0.003, warmup_steps: 30, early_stopping: {{patience: 10}}}}
+{extra}
+"""
+
+
+@pytest.fixture(scope="session")
+def trained_captioner(tmp_path_factory):
+    """A captioning run trained through the CLI on the synthetic shapes (shared: training is slow)."""
+    from seq2seq.cli import main
+
+    root = tmp_path_factory.mktemp("captioner")
+    config = root / "shapes.yaml"
+    config.write_text(shapes_config_text(root / "cache"))
+    assert main(["train", str(config), "--run-dir", str(root / "run")]) == 0
+    return root / "run"

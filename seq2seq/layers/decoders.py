@@ -3,7 +3,10 @@
 At step t the RNN stack reads [embedding of y_{t-1}; attentional state of t-1] (input feeding: the
 decoder knows what it attended to last), attention is queried with the top RNN output, and the
 attentional state tanh(W [context; rnn output]) feeds the output projection. Any attention score
-(Bahdanau's additive or Luong's dot/general/concat) plugs into the same step.
+(Bahdanau's additive or Luong's dot/general/concat) plugs into the same step. With `context_gate`,
+the context is scaled by a learned gate sigmoid(w . rnn output + b) first: the gating scalar of
+Show, Attend and Tell (Xu et al. 2015), which lets a captioner rely less on the image for words
+such as "of" and "a".
 
 Training runs the step under `keras.layers.RNN`; search calls `step` itself, one token at a time.
 The encoder memory rides along the RNN as states that each step passes through unchanged,
@@ -16,13 +19,15 @@ from keras import ops
 from seq2seq.layers.attention import make_attention
 from seq2seq.layers.cells import RNN_CELLS, check_cell, states_per_layer
 from seq2seq.layers.initializers import embedding_initializer
+from seq2seq.tokenizer import PAD_ID
 
 
 @keras.saving.register_keras_serializable(package="seq2seq")
 class InputFeedingCell(keras.layers.Layer):
     """One decoder time step: RNN stack, attention, attentional state."""
 
-    def __init__(self, units, num_layers, cell, attention, attention_units, memory_dim, output_dim, **kwargs):
+    def __init__(self, units, num_layers, cell, attention, attention_units, memory_dim, output_dim,
+                 context_gate=False, **kwargs):
         super().__init__(**kwargs)
         check_cell(cell)
         self.units = units
@@ -37,6 +42,9 @@ class InputFeedingCell(keras.layers.Layer):
         self.attention = make_attention(attention, attention_units, dtype=self.dtype_policy)
         self.attentional = keras.layers.Dense(output_dim, activation="tanh", use_bias=False, name="attentional",
                                               dtype=self.dtype_policy)
+        self.context_gate = context_gate
+        self.gate = (keras.layers.Dense(1, activation="sigmoid", name="context_gate", dtype=self.dtype_policy)
+                     if context_gate else None)
 
     @property
     def state_size(self):
@@ -55,6 +63,8 @@ class InputFeedingCell(keras.layers.Layer):
             shape = (batch, self.units)
         self.attention.build((batch, self.units), memory_shape=(batch, None, self.memory_dim))
         self.attentional.build((batch, self.memory_dim + self.units))
+        if self.gate is not None:
+            self.gate.build((batch, self.units))
 
     def step(self, inputs, states, keys, memory, memory_mask, training=False):
         """inputs (B, E), states as in `state_size` -> (attentional, new states, attention weights)."""
@@ -67,14 +77,18 @@ class InputFeedingCell(keras.layers.Layer):
             outputs, layer_states = rnn_cell(outputs, layer_states, training=training)
             new_states.extend(layer_states)
         context, weights = self.attention(outputs, keys, memory, memory_mask)
+        if self.gate is not None:
+            context = context * self.gate(outputs)
         attentional = self.attentional(ops.concatenate([context, outputs], axis=-1))
         return attentional, [*new_states, attentional], weights
 
     def call(self, inputs, states, training=False):
-        """The `keras.layers.RNN` interface: the last three states are the pass-through memory."""
-        *recurrent, keys, memory, mask = states
-        attentional, new_states, _ = self.step(inputs, recurrent, keys, memory, mask > 0.5, training)
-        return attentional, [*new_states, keys, memory, mask]
+        """The `keras.layers.RNN` interface: after the recurrent states come the pass-through memory
+        (keys, memory, mask) and, when the caller tracks them, the attention weights summed so far."""
+        recurrent, (keys, memory, mask, *totals) = states[:len(self.state_size)], states[len(self.state_size):]
+        attentional, new_states, weights = self.step(inputs, recurrent, keys, memory, mask > 0.5, training)
+        totals = [totals[0] + weights] if totals else []
+        return attentional, [*new_states, keys, memory, mask, *totals]
 
     def get_config(self):
         return {
@@ -86,6 +100,7 @@ class InputFeedingCell(keras.layers.Layer):
             "attention_units": self.attention_units,
             "memory_dim": self.memory_dim,
             "output_dim": self.output_dim,
+            "context_gate": self.context_gate,
         }
 
 
@@ -99,7 +114,7 @@ class AttentionDecoder(keras.layers.Layer):
 
     def __init__(self, vocab_size, embedding_dim, units, memory_dim, encoder_layers=1, num_layers=1,
                  cell="gru", attention="bahdanau", attention_units=512, dropout=0.0,
-                 tie_embeddings=False, **kwargs):
+                 tie_embeddings=False, context_gate=False, **kwargs):
         super().__init__(**kwargs)
         self.vocab_size = vocab_size
         self.embedding_dim = embedding_dim
@@ -112,14 +127,16 @@ class AttentionDecoder(keras.layers.Layer):
         self.attention_units = attention_units
         self.dropout = dropout
         self.tie_embeddings = tie_embeddings
+        self.context_gate = context_gate
         output_dim = embedding_dim if tie_embeddings else units
         self.embedding = keras.layers.Embedding(
             vocab_size, embedding_dim, embeddings_initializer=embedding_initializer(), name="embedding",
             dtype=self.dtype_policy)
         self.dropout_layer = keras.layers.Dropout(dropout, dtype=self.dtype_policy)
         self.step_cell = InputFeedingCell(units, num_layers, cell, attention, attention_units,
-                                          memory_dim, output_dim, name="step", dtype=self.dtype_policy)
-        self.rnn = keras.layers.RNN(self.step_cell, return_sequences=True, name="rnn", dtype=self.dtype_policy)
+                                          memory_dim, output_dim, context_gate, name="step", dtype=self.dtype_policy)
+        self.rnn = keras.layers.RNN(self.step_cell, return_sequences=True, return_state=True, name="rnn",
+                                    dtype=self.dtype_policy)
         self.bridge = [
             keras.layers.Dense(units, activation="tanh" if kind == 0 else None, name=f"bridge_{index}",
                                dtype=self.dtype_policy)
@@ -167,13 +184,25 @@ class AttentionDecoder(keras.layers.Layer):
             return ops.matmul(attentional, ops.transpose(embeddings)) + bias
         return self.output_projection(attentional)
 
-    def call(self, target_ids, memory, memory_mask, encoder_states, training=False):
-        """Teacher forcing: target_ids (B, T) are the gold tokens shifted right -> logits (B, T, V)."""
+    def call(self, target_ids, memory, memory_mask, encoder_states, training=False, attention_totals=False):
+        """Teacher forcing: target_ids (B, T) are the gold tokens shifted right -> logits (B, T, V).
+
+        With `attention_totals`, also -> (B, S): each memory position's attention summed over the
+        real (non-padding) target steps, for Show, Attend and Tell's doubly stochastic regulariser.
+        """
         states, keys = self.start(memory, memory_mask, encoder_states)
         embedded = self.dropout_layer(self.embedding(target_ids), training=training)
         mask = ops.cast(memory_mask, memory.dtype)
-        attentional = self.rnn(embedded, initial_state=[*states, keys, memory, mask], training=training)
-        return self.logits(self.dropout_layer(attentional, training=training))
+        initial = [*states, keys, memory, mask]
+        if attention_totals:  # padding steps leave every state, and so the totals, as they were
+            initial.append(ops.zeros(ops.shape(memory_mask), dtype="float32"))
+        attentional, *final_states = self.rnn(embedded, initial_state=initial, training=training,
+                                              mask=target_ids != PAD_ID if attention_totals else None)
+        # The RNN tags its output with that (B, T) mask, and Keras would weight the per-sentence loss by
+        # it and fail. The loss already skips padding, so go on with an untagged copy.
+        attentional = ops.multiply(attentional, ops.cast(1, attentional.dtype))
+        logits = self.logits(self.dropout_layer(attentional, training=training))
+        return (logits, final_states[-1]) if attention_totals else logits
 
     def step(self, token_ids, states, keys, memory, memory_mask):
         """One search step: token_ids (B,) -> logits (B, V), new states, attention weights (B, S)."""
@@ -196,4 +225,5 @@ class AttentionDecoder(keras.layers.Layer):
             "attention_units": self.attention_units,
             "dropout": self.dropout,
             "tie_embeddings": self.tie_embeddings,
+            "context_gate": self.context_gate,
         }

@@ -1,0 +1,107 @@
+"""Python API: `Captioner.load(run_dir).caption(["photo.png"])`."""
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from seq2seq.config import updated_decode
+from seq2seq.data.images import load_image
+from seq2seq.errors import Seq2SeqError
+from seq2seq.hypotheses import read_hypotheses
+from seq2seq.models import CaptionModel
+from seq2seq.run_dir import RunDirectory, load_model_file
+from seq2seq.search import CompiledSearch, image_inputs
+from seq2seq.tokenizer import TARGET_NAME, Tokenizer
+
+
+@dataclass
+class Caption:
+    """An image as the model saw it, and its n best captions, best first; attention is over grid cells."""
+
+    image: object  # the path it was read from, or None for pixels given directly
+    pixels: np.ndarray  # (size, size, 3) uint8
+    grid_shape: tuple  # (rows, columns) of the cells attention weighs
+    hypotheses: list
+
+    text = property(lambda self: self.hypotheses[0].text)
+    score = property(lambda self: self.hypotheses[0].score)
+    target_pieces = property(lambda self: self.hypotheses[0].target_pieces)
+    attention = property(lambda self: self.hypotheses[0].attention)
+
+
+class Captioner:
+    """Captions images with one model and the search its decode config describes."""
+
+    def __init__(self, model, tokenizer, decode_config):
+        self.model = model
+        self.tokenizer = tokenizer
+        self.decode_config = decode_config
+        kind = image_inputs(model.image_size, model.cells)
+        self._searches = {with_attention: CompiledSearch(model, decode_config, with_attention, kind)
+                          for with_attention in (False, True)}
+
+    @classmethod
+    def load(cls, run_dir, model_file=None, **decode_settings):
+        """Load the best model and caption tokenizer of a run made by `seq2seq train` with `task: captioning`.
+
+        `model_file` replaces `model.keras` (e.g. one from `seq2seq average`); keyword arguments
+        change the run's decode settings, e.g. `beam_size=3`.
+        """
+        run = RunDirectory(run_dir)
+        config = run.load_config()
+        if config.task != "captioning":
+            raise Seq2SeqError(f"{run.path} is a translation run: translate text with `seq2seq translate` "
+                               "or `Translator.load`, not `caption`")
+        if model_file is None:
+            run.require(run.model_file, "training has not finished an epoch yet")
+        elif not Path(model_file).is_file():
+            raise Seq2SeqError(f"{model_file}: model file not found")
+        model_file = Path(model_file or run.model_file)
+        run.require(run.path / f"{TARGET_NAME}.model", "the caption tokenizer is missing")
+        tokenizer = Tokenizer.load(run.path / f"{TARGET_NAME}.model")
+        model = load_model_file(model_file, compile=False)
+        if not isinstance(model, CaptionModel):
+            raise Seq2SeqError(f"{model_file}: holds a {type(model).__name__}, not a seq2seq captioning model")
+        expected = model.get_config()["target_vocab_size"]
+        if expected != tokenizer.vocab_size:
+            raise Seq2SeqError(f"{tokenizer.model_file}: {tokenizer.vocab_size} pieces, but {model_file} was trained "
+                               f"with {expected}; the model and the tokenizer come from different runs")
+        return cls(model, tokenizer, updated_decode(config.decode, decode_settings))
+
+    def caption(self, images) -> list:
+        """Caption image files (or (H, W, 3) uint8 arrays); returns one string per image, in order."""
+        return [result.text for result in self.caption_with_details(images, with_attention=False)]
+
+    def caption_with_details(self, images, with_attention=True) -> list:
+        """-> one `Caption` per image file or array, in order, each with its n-best hypotheses."""
+        images = list(images)
+        pixels = np.stack([self._pixels(image) for image in images]) if images else None
+        results = self.caption_pixels(pixels, with_attention) if images else []
+        for result, image in zip(results, images):
+            result.image = image if isinstance(image, (str, Path)) else None
+        return results
+
+    def caption_pixels(self, pixels, with_attention=True) -> list:
+        """Caption (N, size, size, 3) uint8 images already at the model's size."""
+        results = []
+        for start in range(0, len(pixels), self.decode_config.batch_size):
+            batch = pixels[start:start + self.decode_config.batch_size]
+            found = self._searches[with_attention](batch)
+            results += [Caption(None, batch[row], self.model.grid_shape,
+                                read_hypotheses(found, row, self.tokenizer, self.model.cells))
+                        for row in range(len(batch))]
+        return results
+
+    def _pixels(self, image):
+        size = self.model.image_size
+        if isinstance(image, (str, Path)):
+            return load_image(image, size)
+        array = np.asarray(image)
+        if array.ndim != 3 or array.shape[-1] != 3 or array.dtype != np.uint8:
+            raise Seq2SeqError(f"an image array must be (height, width, 3) uint8 RGB, got {array.shape} {array.dtype}")
+        if array.shape[:2] != (size, size):
+            from PIL import Image
+
+            array = np.asarray(Image.fromarray(array).resize((size, size), Image.Resampling.LANCZOS))
+        return array

@@ -1,0 +1,1 @@
+"""Pretrained networks shipped in PyPI packages, read without torch and rebuilt in Keras."""

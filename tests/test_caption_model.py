@@ -1,0 +1,122 @@
+"""The captioning model: image encoders, the Show-Attend-Tell decoder options, and search over images."""
+
+import dataclasses
+
+import keras
+import numpy as np
+import pytest
+
+from seq2seq.config import DecodeConfig
+from seq2seq.layers.image_encoders import PretrainedCNN, SmallCNN, network_blocks
+from seq2seq.models import CaptionModel
+from seq2seq.search import CompiledSearch, image_inputs
+from seq2seq.tokenizer import EOS_ID, PAD_ID
+
+SMALL_CNN = dict(kind="small_cnn", image_size=32, filters=[8, 16])
+
+
+def tiny_captioner(seed=5, **settings):
+    keras.utils.set_random_seed(seed)
+    options = dict(feature_units=16, embedding_dim=16, decoder_units=24, attention_units=16, dropout=0.0,
+                   context_gate=True, attention_regularization=1.0)
+    return CaptionModel(20, SMALL_CNN, **{**options, **settings})
+
+
+def pixels(count=3, size=32):
+    return np.random.default_rng(0).integers(0, 256, size=(count, size, size, 3)).astype("uint8")
+
+
+TARGET_IN = np.array([[1, 5, 6, 7], [1, 8, 0, 0], [1, 9, 9, 0]], dtype="int32")
+
+
+def test_small_cnn_grid_shape():
+    encoder = SmallCNN(64, [8, 16, 32])
+    assert encoder.grid_shape == (8, 8, 32)
+    assert tuple(encoder(pixels(2, 64)).shape) == (2, 8, 8, 32)
+
+
+def test_caption_model_round_trips_through_keras_file(tmp_path):
+    model = tiny_captioner()
+    path = tmp_path / "captioner.keras"
+    model.save(path)
+    loaded = keras.models.load_model(path, safe_mode=True)
+    assert isinstance(loaded, CaptionModel)
+    assert loaded.get_config() == model.get_config()
+    np.testing.assert_allclose(loaded((pixels(), TARGET_IN)), model((pixels(), TARGET_IN)), atol=1e-6)
+
+
+def test_cached_features_give_the_same_outputs_as_pixels():
+    model = tiny_captioner()
+    features = model.image_features(pixels())
+    assert tuple(features.shape) == (3, model.cells, 16)
+    np.testing.assert_allclose(model((features, TARGET_IN)), model((pixels(), TARGET_IN)), atol=1e-6)
+
+
+def test_doubly_stochastic_penalty_counts_real_target_steps_only():
+    model = tiny_captioner()
+    memory, mask, states = model._memory(pixels())
+    _, totals = model.decoder(TARGET_IN, memory, mask, states, attention_totals=True)
+    # Each real step spends one unit of attention over the cells; padding steps spend none.
+    np.testing.assert_allclose(np.sum(totals, axis=1), [4, 2, 3], atol=1e-5)
+    model((pixels(), TARGET_IN))
+    expected = np.sum(np.square(1.0 - np.asarray(totals))) / np.sum(TARGET_IN != PAD_ID)
+    np.testing.assert_allclose(float(model.losses[-1]), expected, rtol=1e-5)
+
+
+def test_no_penalty_without_attention_regularization():
+    model = tiny_captioner(attention_regularization=0.0)
+    model((pixels(), TARGET_IN), training=True)
+    assert not model.losses
+
+
+def test_context_gate_changes_the_decoder():
+    gated, plain = tiny_captioner(context_gate=True), tiny_captioner(context_gate=False)
+    assert "context_gate" in {weight.path.split("/")[-2] for weight in gated.weights}
+    assert len(gated.weights) == len(plain.weights) + 2
+
+
+def test_caption_search_runs_greedy_and_beam_over_image_cells():
+    model = tiny_captioner()
+    kind = image_inputs(32, model.cells)
+    decode = DecodeConfig(max_caption_length=6)
+    greedy = CompiledSearch(model, decode, kind=kind)(pixels())
+    beam_one = CompiledSearch(model, dataclasses.replace(decode, beam_size=1), kind=kind)(pixels())
+    beam = CompiledSearch(model, dataclasses.replace(decode, beam_size=3, n_best=2), kind=kind)(pixels())
+    assert greedy.tokens.shape == (3, 1, 6) and greedy.attention.shape == (3, 1, 6, model.cells)
+    np.testing.assert_array_equal(greedy.tokens, beam_one.tokens)
+    assert beam.tokens.shape == (3, 2, 6)
+    assert np.all(beam.scores[:, 0] >= greedy.scores[:, 0] - 1e-4)
+    steps = (greedy.tokens[:, 0] != PAD_ID).sum(axis=1)
+    for row, length in enumerate(steps):
+        np.testing.assert_allclose(greedy.attention[row, 0, :length].sum(axis=1), 1.0, atol=1e-5)
+    assert np.all((greedy.tokens[:, 0] == EOS_ID).sum(axis=1) <= 1)
+
+
+def _mobilenet_encoder(fine_tune_blocks=0):
+    return PretrainedCNN("keras_application", 32, backbone="MobileNetV2", fine_tune_blocks=fine_tune_blocks)
+
+
+def test_keras_application_backbone_loads_a_local_weights_file(tmp_path):
+    source = _mobilenet_encoder()
+    keras.utils.set_random_seed(1)
+    for weight in source.network.weights:
+        weight.assign(np.random.default_rng(len(weight.path)).normal(size=weight.shape).astype("float32") * 0.05)
+    weights_file = tmp_path / "backbone.weights.h5"
+    source.network.save_weights(weights_file)
+    encoder = _mobilenet_encoder()
+    encoder.load_pretrained(weights_file)
+    np.testing.assert_allclose(encoder(pixels()), source(pixels()), atol=1e-5)
+    assert encoder.grid_shape == (1, 1, 1280)
+    assert not encoder.trainable_weights  # frozen by default
+
+
+def test_fine_tuning_unfreezes_only_the_last_blocks_and_never_batch_norm():
+    encoder = _mobilenet_encoder(fine_tune_blocks=2)
+    blocks = network_blocks(encoder.network)
+    last_two = {id(layer) for block in blocks[-2:] for layer in block}
+    trainable = [layer for layer in encoder.network.layers if layer.trainable_weights]
+    assert trainable and all(id(layer) in last_two for layer in trainable)
+    assert not any(isinstance(layer, keras.layers.BatchNormalization) for layer in trainable)
+    assert [layer.name for layer in blocks[-1]][-1] == "out_relu"  # the head joins the last block
+    with pytest.raises(ValueError, match="blocks"):
+        _mobilenet_encoder(fine_tune_blocks=len(blocks) + 1)
