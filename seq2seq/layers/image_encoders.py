@@ -106,7 +106,7 @@ class PretrainedCNN(keras.layers.Layer):
     def load_pretrained(self, weights_file=None, cache_dir=None):
         """Load ImageNet weights: EfficientNet-Lite0's converted ones, or a backbone's local file."""
         if self.kind == "efficientnet_lite0":
-            from seq2seq.pretrained.efficientnet_lite import load_efficientnet_lite0_weights
+            from seq2seq.pretrained.efficientnet_weights import load_efficientnet_lite0_weights
 
             load_efficientnet_lite0_weights(self.network, cache_dir=cache_dir)
         else:
