@@ -4,9 +4,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+from PIL import Image
 
 from seq2seq.config import updated_decode
-from seq2seq.data.images import load_image
+from seq2seq.data.images import load_image, square_pixels
 from seq2seq.errors import Seq2SeqError
 from seq2seq.hypotheses import read_hypotheses
 from seq2seq.models import CaptionModel
@@ -100,8 +101,5 @@ class Captioner:
         array = np.asarray(image)
         if array.ndim != 3 or array.shape[-1] != 3 or array.dtype != np.uint8:
             raise Seq2SeqError(f"an image array must be (height, width, 3) uint8 RGB, got {array.shape} {array.dtype}")
-        if array.shape[:2] != (size, size):
-            from PIL import Image
-
-            array = np.asarray(Image.fromarray(array).resize((size, size), Image.Resampling.LANCZOS))
-        return array
+        # Padded and resized exactly as image files are.
+        return array if array.shape[:2] == (size, size) else square_pixels(Image.fromarray(array), size)

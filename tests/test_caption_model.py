@@ -120,3 +120,14 @@ def test_fine_tuning_unfreezes_only_the_last_blocks_and_never_batch_norm():
     assert [layer.name for layer in blocks[-1]][-1] == "out_relu"  # the head joins the last block
     with pytest.raises(ValueError, match="blocks"):
         _mobilenet_encoder(fine_tune_blocks=len(blocks) + 1)
+
+
+def test_captioner_with_a_fine_tuned_backbone_round_trips(tmp_path):
+    backbone = dict(kind="keras_application", image_size=64, backbone="MobileNetV2", fine_tune_blocks=1)
+    model = CaptionModel(20, backbone, feature_units=16, embedding_dim=16, decoder_units=24, attention_units=16, dropout=0.0)
+    model.save(tmp_path / "captioner.keras")
+    loaded = keras.models.load_model(tmp_path / "captioner.keras", safe_mode=True)
+    images = pixels(size=64)
+    np.testing.assert_allclose(loaded((images, TARGET_IN)), model((images, TARGET_IN)), atol=1e-5)
+    assert not loaded.frozen_encoder
+    assert [weight.path for weight in loaded.trainable_weights] == [weight.path for weight in model.trainable_weights]

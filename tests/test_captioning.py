@@ -142,3 +142,11 @@ def test_frozen_backbone_features_are_computed_once_and_bad_images_counted(train
           log=logged.append)
     assert features.stat().st_mtime_ns == written
     assert len(RunDirectory(tmp_path / "run").read_metrics()) == 2
+
+
+def test_a_tokenizer_from_another_run_is_refused(trained_captioner, trained_run, tmp_path):
+    run = tmp_path / "run"
+    shutil.copytree(trained_captioner, run)
+    shutil.copy(trained_run / "target.model", run / "target.model")
+    with pytest.raises(Seq2SeqError, match="come from different runs"):
+        Captioner.load(run)

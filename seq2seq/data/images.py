@@ -39,7 +39,11 @@ def load_image(path, size: int) -> np.ndarray:
     if path.stat().st_size == 0:
         raise ImageError(path, f"empty image file (0 bytes): re-download or remove it, {_SKIP_HINT}",
                          "empty image file")
-    image = open_rgb(path, path)
+    return square_pixels(open_rgb(path, path), size)
+
+
+def square_pixels(image: Image.Image, size: int) -> np.ndarray:
+    """An RGB image padded to a square on white and resized to (size, size, 3) uint8."""
     return np.asarray(_pad_to_square(image).resize((size, size), Image.Resampling.LANCZOS), dtype=np.uint8)
 
 
