@@ -52,8 +52,8 @@ class Captioner:
         run = RunDirectory(run_dir)
         config = run.load_config()
         if config.task != "captioning":
-            raise Seq2SeqError(f"{run.path} is a translation run: translate text with `seq2seq translate` "
-                               "or `Translator.load`, not `caption`")
+            raise Seq2SeqError(f"{run.path} is a translation run, and this needs an image captioning run: "
+                               "translate text with `seq2seq translate` or `Translator.load`")
         if model_file is None:
             run.require(run.model_file, "training has not finished an epoch yet")
         elif not Path(model_file).is_file():

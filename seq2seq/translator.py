@@ -102,8 +102,8 @@ def _load_run_model(run_dir, model_file=None):
     """A run's model (its best, or `model_file`) with the tokenizers it was trained with."""
     run = RunDirectory(run_dir)
     if run.load_config().task != "translation":
-        raise Seq2SeqError(f"{run.path} is an image captioning run: caption images with `seq2seq caption` "
-                           "or `Captioner.load`, not `translate`")
+        raise Seq2SeqError(f"{run.path} is an image captioning run, and this needs a translation run: caption "
+                           "images with `seq2seq caption` or `Captioner.load`")
     if model_file is None:
         run.require(run.model_file, "training has not finished an epoch yet")
     elif not Path(model_file).is_file():
