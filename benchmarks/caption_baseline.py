@@ -15,9 +15,6 @@ from pathlib import Path
 
 import numpy as np
 
-FEATURE_BATCH = 32
-
-
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("run_dir", type=Path)
@@ -27,6 +24,7 @@ def main():
 
     from seq2seq.caption_metrics import caption_scores, format_caption_scores
     from seq2seq.captioner import Captioner
+    from seq2seq.captioning_task import encode_images
     from seq2seq.data.captions import load_caption_split
     from seq2seq.data.images import load_images
     from seq2seq.run_dir import RunDirectory
@@ -40,9 +38,7 @@ def main():
     references = [evaluated.captions[index] for index in kept]
 
     def pooled(images):
-        features = np.concatenate([np.asarray(captioner.model.image_features(images[start:start + FEATURE_BATCH]))
-                                   for start in range(0, len(images), FEATURE_BATCH)])
-        means = features.mean(axis=1)
+        means = encode_images(captioner.model, images).mean(axis=1)
         return means / np.linalg.norm(means, axis=1, keepdims=True)
 
     nearest = np.argmax(pooled(pixels) @ pooled(train_pixels).T, axis=1)

@@ -85,6 +85,10 @@ class Captioner:
 
     def caption_pixels(self, pixels, with_attention=True) -> list:
         """Caption (N, size, size, 3) uint8 images already at the model's size."""
+        size = self.model.image_size
+        if pixels.ndim != 4 or pixels.shape[1:] != (size, size, 3) or pixels.dtype != np.uint8:
+            raise Seq2SeqError(f"caption_pixels needs (N, {size}, {size}, 3) uint8 images, got {pixels.shape} "
+                               f"{pixels.dtype}; caption() takes image files or arrays of any size")
         results = []
         for start in range(0, len(pixels), self.decode_config.batch_size):
             batch = pixels[start:start + self.decode_config.batch_size]

@@ -7,6 +7,9 @@ reused by every epoch and by a resumed run; the CNN then never runs during train
 """
 
 import dataclasses
+import hashlib
+import json
+from pathlib import Path
 
 import numpy as np
 import tensorflow as tf
@@ -19,11 +22,9 @@ from seq2seq.data.pipeline import EncodedPairs, batches_per_epoch, bucket_bounda
 from seq2seq.data.readers import SkipCounter
 from seq2seq.errors import Seq2SeqError
 from seq2seq.models import CaptionModel
-from seq2seq.run_dir import write_array_atomically
+from seq2seq.layers.image_encoders import keras_application
+from seq2seq.run_dir import write_array_atomically, write_atomically
 from seq2seq.tokenizer import TARGET_NAME, Tokenizer
-
-FEATURE_BATCH = 32
-
 
 @dataclasses.dataclass
 class CaptionedPixels:
@@ -31,6 +32,7 @@ class CaptionedPixels:
 
     pixels: np.ndarray  # (N, size, size, 3) uint8
     captions: list  # N lists of references
+    paths: list  # N image files
 
 
 class CaptioningTask:
@@ -43,6 +45,8 @@ class CaptioningTask:
         self.config = config
         self.run = run
         self.log = log
+        if not resume:
+            _check_pretrained_weights(config.model.image_encoder)
         skips = SkipCounter()
         self.train_set, self.dev_set = (self._read_split(split, skips) for split in ("train", "dev"))
         if skips.total:
@@ -66,6 +70,7 @@ class CaptioningTask:
         log(f"{len(self.train_pairs)} training captions in {self.steps_per_epoch} batches per epoch")
 
     def _read_split(self, split, skips) -> CaptionedPixels:
+        """`data.max_train_pairs` limits the training images (each with all its captions)."""
         captioned = load_caption_split(self.config.data, split, skips)
         if split == "train" and self.config.data.max_train_pairs:
             captioned.images = captioned.images[:self.config.data.max_train_pairs]
@@ -74,7 +79,8 @@ class CaptioningTask:
                                    self.config.data.on_bad_row, skips)
         if not kept:
             raise Seq2SeqError(f"the {split} split has no usable images")
-        return CaptionedPixels(pixels, [captioned.captions[index] for index in kept])
+        return CaptionedPixels(pixels, [captioned.captions[index] for index in kept],
+                               [str(captioned.images[index]) for index in kept])
 
     def _encode(self, captioned, max_length=None) -> EncodedPairs:
         """One pair per caption; its 'source' is the image's index, which the batches turn into pixels."""
@@ -109,20 +115,23 @@ class CaptioningTask:
         return _with_images(train, train_inputs), _with_images(dev, dev_inputs)
 
     def _model_inputs(self, model, split, captioned):
-        """What the model reads for each image: its pixels, or a frozen encoder's cached features."""
+        """What the model reads for each image: its pixels, or a frozen encoder's cached features.
+
+        The cache is used only if it was computed from the same image files by an encoder with the
+        same settings and the same weights; anything else computes it again.
+        """
         if not model.frozen_encoder:
             return captioned.pixels
         path = self.run.path / "features" / f"{split}.npy"
-        expected = (len(captioned.pixels), model.cells, model.feature_channels)
-        if path.is_file():
-            features = np.load(path)
-            if features.shape == expected:
-                return features
-        self.log(f"computing the image encoder's features of {expected[0]} {split} images once, into {path}")
-        features = np.concatenate([
-            np.asarray(model.image_features(captioned.pixels[start:start + FEATURE_BATCH]), dtype=np.float32)
-            for start in range(0, len(captioned.pixels), FEATURE_BATCH)])
+        signature_file = path.with_suffix(".json")
+        signature = json.dumps({"images": captioned.paths, "encoder": model.image_encoder.get_config(),
+                                "weights": _fingerprint(model.image_encoder.weights)}, sort_keys=True)
+        if path.is_file() and signature_file.is_file() and signature_file.read_text() == signature:
+            return np.load(path)
+        self.log(f"computing the image encoder's features of {len(captioned.pixels)} {split} images once, into {path}")
+        features = encode_images(model, captioned.pixels)
         write_array_atomically(path, features)
+        write_atomically(signature_file, signature.encode())
         return features
 
     def dev_scorer(self, model):
@@ -140,6 +149,28 @@ class CaptioningTask:
                     f"images; e.g. {hypotheses[0]!r}")
 
         return score
+
+
+def encode_images(model, pixels, batch_size=32) -> np.ndarray:
+    """A captioning model's image features (N, cells, C) as float32, computed in batches."""
+    return np.concatenate([np.asarray(model.image_features(pixels[start:start + batch_size]), dtype=np.float32)
+                           for start in range(0, len(pixels), batch_size)])
+
+
+def _check_pretrained_weights(encoder):
+    """Fail before any image is read if the backbone or its weights file is wrong."""
+    if encoder.kind == "keras_application":
+        keras_application(encoder.backbone)
+        if not Path(encoder.weights).is_file():
+            raise Seq2SeqError(f"{encoder.weights}: weights file not found (model.image_encoder.weights)")
+
+
+def _fingerprint(weights) -> str:
+    """A digest of weight values (about 20 ms for EfficientNet-Lite0's 4.7 M)."""
+    digest = hashlib.sha1()
+    for weight in weights:
+        digest.update(np.ascontiguousarray(np.asarray(weight)).tobytes())
+    return digest.hexdigest()
 
 
 def _with_images(batches, inputs):

@@ -34,7 +34,8 @@ class DataConfig:
     `shapes` (built in, `synthetic_images` of them), `tuxpaint` (captions in `target_lang`, en or es),
     `flickr8k` or `coco`: those two need `captions` (Flickr8k captions.txt or Flickr8k.token.txt; COCO
     captions_*.json files), `images` (their directory) and `splits` (a Karpathy dataset_*.json, or for
-    Flickr8k the directory of Flickr_8k.*Images.txt).
+    Flickr8k the directory of Flickr_8k.*Images.txt). For captioning, `max_train_pairs` limits the
+    training images (each keeps all its captions) and `max_target_length` the caption pieces.
     """
 
     corpus: Literal["bible-es-en", "files", "shapes", "tuxpaint", "flickr8k", "coco"] = "bible-es-en"
@@ -87,8 +88,9 @@ class ImageEncoderConfig:
 @dataclass
 class ModelConfig:
     """Sizes of the encoder and decoder. Captioning uses the decoder keys, `encoder_units` as the
-    size image features are projected to, and `image_encoder`; Show, Attend and Tell's gating scalar
-    (`context_gate`) and doubly stochastic attention (`attention_regularization`, its lambda)."""
+    size image features are projected to, and `image_encoder`. `context_gate` is Show, Attend and
+    Tell's gating scalar on the attention context (any task); `attention_regularization` is its
+    doubly stochastic attention penalty, lambda (captioning only)."""
 
     cell: CellType = "gru"
     embedding_dim: int = 256
@@ -108,12 +110,16 @@ class ModelConfig:
 
 @dataclass
 class EarlyStoppingConfig:
+    """`dev_bleu` is greedy dev BLEU for translation and BLEU-4 for captioning."""
+
     metric: Literal["dev_bleu", "dev_loss"] = "dev_bleu"
     patience: int = 3
 
 
 @dataclass
 class TrainConfig:
+    """How to train; `dev_bleu_sentences` limits the dev sentences (or images) decoded each epoch."""
+
     batch_size: int = 64
     epochs: int = 10
     optimizer: Literal["adam", "sgd"] = "adam"
@@ -143,7 +149,7 @@ class DecodeConfig:
     penalty (coverage_penalty times the summed log of each source piece's capped attention); beam
     search also ranks by that score. `sample: true` draws `n_best` samples per sentence instead
     (softmax at `temperature`, `top_k` best tokens, 0 for all), the same again for the same `seed`
-    and the same batches of sentences. Captions are at most `max_caption_length` pieces.
+    and the same batches of sentences. Captions are at most `max_caption_length` pieces, EOS included.
     """
 
     max_length_ratio: float = 1.5
@@ -257,14 +263,30 @@ def _check_task(config, source):
                           "'model.image_encoder.fine_tune_blocks' must be at least 0")
     if config.task == "translation" and config.model.attention_regularization:
         raise ConfigError(f"{source}: 'model.attention_regularization' applies to captioning only")
-    encoder = config.model.image_encoder
-    if encoder.kind == "keras_application" and not encoder.backbone:
-        raise ConfigError(f"{source}: 'model.image_encoder.kind: keras_application' needs "
-                          "'model.image_encoder.backbone', e.g. MobileNetV2")
-    if encoder.kind == "small_cnn" and (not encoder.filters or not all(
-            isinstance(count, int) and not isinstance(count, bool) and count > 0 for count in encoder.filters)):
-        raise ConfigError(f"{source}: 'model.image_encoder.filters' must be a list of channel counts, "
-                          f"got {encoder.filters}")
+    _check_image_encoder(config.model.image_encoder, source)
+
+
+def _check_image_encoder(encoder, source):
+    """What can be checked without TensorFlow; `keras_application` names are checked when a run starts."""
+    key = "model.image_encoder"
+    if encoder.kind == "keras_application" and not (encoder.backbone and encoder.weights):
+        raise ConfigError(f"{source}: '{key}.kind: keras_application' needs '{key}.backbone' (e.g. MobileNetV2) "
+                          f"and '{key}.weights', a local ImageNet weights file without the classifier (*_notop.h5)")
+    if encoder.kind != "keras_application" and (encoder.backbone or encoder.weights):
+        raise ConfigError(f"{source}: '{key}.backbone' and '{key}.weights' apply to 'kind: keras_application' only")
+    if encoder.kind == "small_cnn":
+        if not encoder.filters or not all(isinstance(count, int) and not isinstance(count, bool) and count > 0
+                                          for count in encoder.filters):
+            raise ConfigError(f"{source}: '{key}.filters' must be a list of channel counts, got {encoder.filters}")
+        if encoder.image_size < 2 ** len(encoder.filters):
+            raise ConfigError(f"{source}: '{key}.image_size' {encoder.image_size} is too small for "
+                              f"{len(encoder.filters)} pooling blocks: it must be at least {2 ** len(encoder.filters)}")
+        if encoder.fine_tune_blocks:
+            raise ConfigError(f"{source}: '{key}.fine_tune_blocks' applies to pretrained encoders; the small CNN "
+                              "always trains")
+    elif encoder.image_size < 32:
+        raise ConfigError(f"{source}: '{key}.image_size' must be at least 32 for an ImageNet network, "
+                          f"got {encoder.image_size}")
 
 
 def updated_decode(decode, changes, source="decode settings") -> DecodeConfig:

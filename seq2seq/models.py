@@ -68,14 +68,14 @@ class TranslationModel(Seq2SeqModel):
     def __init__(self, source_vocab_size, target_vocab_size, cell="gru", embedding_dim=256,
                  encoder_units=256, encoder_layers=2, bidirectional=True, decoder_units=512,
                  decoder_layers=1, attention="bahdanau", attention_units=512, dropout=0.2,
-                 tie_embeddings=False, **kwargs):
+                 tie_embeddings=False, context_gate=False, **kwargs):
         super().__init__(**kwargs)
         self.hyperparameters = dict(
             source_vocab_size=source_vocab_size, target_vocab_size=target_vocab_size, cell=cell,
             embedding_dim=embedding_dim, encoder_units=encoder_units, encoder_layers=encoder_layers,
             bidirectional=bidirectional, decoder_units=decoder_units, decoder_layers=decoder_layers,
             attention=attention, attention_units=attention_units, dropout=dropout,
-            tie_embeddings=tie_embeddings,
+            tie_embeddings=tie_embeddings, context_gate=context_gate,
         )
         self.encoder = RNNEncoder(source_vocab_size, embedding_dim, encoder_units, encoder_layers, cell,
                                   bidirectional, dropout, name="encoder", dtype=self.dtype_policy)
@@ -83,16 +83,15 @@ class TranslationModel(Seq2SeqModel):
             target_vocab_size, embedding_dim, decoder_units, memory_dim=self.encoder.output_dim,
             encoder_layers=encoder_layers, num_layers=decoder_layers, cell=cell, attention=attention,
             attention_units=attention_units, dropout=dropout, tie_embeddings=tie_embeddings,
-            name="decoder", dtype=self.dtype_policy,
+            context_gate=context_gate, name="decoder", dtype=self.dtype_policy,
         )
         self.build()
 
     @classmethod
     def from_settings(cls, model_config, source_vocab_size, target_vocab_size, precision="float32"):
         """Build from the `model:` section of a run config, computing in `precision` (a Keras dtype policy)."""
-        settings = {key: getattr(model_config, key) for key in (
-            "cell", "embedding_dim", "encoder_units", "encoder_layers", "bidirectional", "decoder_units",
-            "decoder_layers", "attention", "attention_units", "dropout", "tie_embeddings")}
+        settings = {key: getattr(model_config, key)
+                    for key in ("encoder_units", "encoder_layers", "bidirectional", *DECODER_SETTINGS)}
         return cls(source_vocab_size, target_vocab_size, dtype=precision, **settings)
 
     def build(self, input_shape=None):
@@ -128,7 +127,7 @@ class CaptionModel(Seq2SeqModel):
 
     def __init__(self, target_vocab_size, image_encoder, feature_units=256, cell="gru", embedding_dim=256,
                  decoder_units=512, decoder_layers=1, attention="bahdanau", attention_units=512, dropout=0.2,
-                 tie_embeddings=False, context_gate=True, attention_regularization=0.0, **kwargs):
+                 tie_embeddings=False, context_gate=False, attention_regularization=0.0, **kwargs):
         super().__init__(**kwargs)
         self.hyperparameters = dict(
             target_vocab_size=target_vocab_size, image_encoder=dict(image_encoder), feature_units=feature_units,

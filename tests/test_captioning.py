@@ -13,6 +13,7 @@ from seq2seq.captioner import Captioner
 from seq2seq.cli import main
 from seq2seq.config import load_config
 from seq2seq.data.captions import load_caption_split
+from seq2seq.data.images import load_images
 from seq2seq.data.shapes import read_shapes
 from seq2seq.errors import Seq2SeqError
 from seq2seq.layers.image_encoders import PretrainedCNN
@@ -137,11 +138,21 @@ def test_frozen_backbone_features_are_computed_once_and_bad_images_counted(train
     features = tmp_path / "run" / "features" / "train.npy"
     assert np.load(features).shape == (40, 4, 1280)  # 40 readable training images, a 2x2 grid of 1280
     assert any("skipped 1 row" in line and "broken.png" in line for line in logged)
+    model = Captioner.load(tmp_path / "run").model
+    pixels = load_images(sorted((data / "Images").glob("0*.png"))[:2], 64)[0]
+    first_two = np.load(features)[:2]  # the readable training images come first, in file order
+    np.testing.assert_allclose(first_two, model.image_features(pixels), atol=1e-5)
     written = features.stat().st_mtime_ns
     train(load_config(tmp_path / "run" / "config.yaml", ["train.epochs=2"]), tmp_path / "run", resume=True,
           log=logged.append)
     assert features.stat().st_mtime_ns == written
     assert len(RunDirectory(tmp_path / "run").read_metrics()) == 2
+    # Features of other images (here: fewer) are never reused.
+    (data / "Flickr_8k.trainImages.txt").write_text("\n".join(
+        (data / "Flickr_8k.trainImages.txt").read_text().splitlines()[:30]) + "\n")
+    train(load_config(tmp_path / "run" / "config.yaml", ["train.epochs=3"]), tmp_path / "run", resume=True,
+          log=logged.append)
+    assert np.load(features).shape[0] == 30
 
 
 def test_a_tokenizer_from_another_run_is_refused(trained_captioner, trained_run, tmp_path):
@@ -150,3 +161,15 @@ def test_a_tokenizer_from_another_run_is_refused(trained_captioner, trained_run,
     shutil.copy(trained_run / "target.model", run / "target.model")
     with pytest.raises(Seq2SeqError, match="come from different runs"):
         Captioner.load(run)
+
+
+def test_a_wrong_backbone_or_weights_file_fails_before_any_image_is_read(tmp_path, capsys):
+    config = tmp_path / "config.yaml"
+    for backbone, weights, message in (("MobilenetV2", tmp_path / "w.h5", "no network 'MobilenetV2'"),
+                                       ("MobileNetV2", tmp_path / "absent.h5", "absent.h5: weights file not found")):
+        config.write_text(shapes_config_text(tmp_path / "cache").replace(
+            "{kind: small_cnn, image_size: 32, filters: [16, 32]}",
+            f"{{kind: keras_application, backbone: {backbone}, image_size: 32, weights: {weights}}}"))
+        assert main(["train", str(config), "--run-dir", str(tmp_path / backbone)]) == 2
+        assert message in capsys.readouterr().err
+    assert not (tmp_path / "cache").exists()  # the shapes were never rendered

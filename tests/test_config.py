@@ -83,3 +83,25 @@ def test_saved_config_loads_back_identically(tmp_path):
     config = load_config(write(tmp_path, "model:\n  cell: lstm\ntrain:\n  epochs: 2\n"))
     (tmp_path / "saved.yaml").write_text(config.to_yaml(), encoding="utf-8")
     assert load_config(tmp_path / "saved.yaml") == config
+
+
+CAPTIONING = "task: captioning\ndata: {corpus: shapes}\n"
+
+
+@pytest.mark.parametrize("text, message", [
+    ("data: {corpus: shapes}", "'data.corpus: shapes' is not a translation corpus"),
+    ("task: captioning", "'data.corpus: bible-es-en' is not a captioning corpus"),
+    ("model: {attention_regularization: 1.0}", "applies to captioning only"),
+    (CAPTIONING + "model: {image_encoder: {kind: keras_application, backbone: MobileNetV2}}", "needs"),
+    (CAPTIONING + "model: {image_encoder: {kind: efficientnet_lite0, weights: x.h5}}", "keras_application' only"),
+    (CAPTIONING + "model: {image_encoder: {image_size: 4, filters: [8, 8, 8]}}", "at least 8"),
+    (CAPTIONING + "model: {image_encoder: {fine_tune_blocks: 2}}", "small CNN always trains"),
+    (CAPTIONING + "model: {image_encoder: {kind: efficientnet_lite0, image_size: 16}}", "at least 32"),
+    (CAPTIONING + "model: {image_encoder: {filters: [8, 0]}}", "channel counts"),
+    (CAPTIONING + "decode: {max_caption_length: 0}", "'decode.max_caption_length' must be at least 1"),
+])
+def test_captioning_settings_are_checked_at_load_time(tmp_path, text, message):
+    path = tmp_path / "config.yaml"
+    path.write_text(text)
+    with pytest.raises(ConfigError, match=message):
+        load_config(path)

@@ -87,7 +87,7 @@ class InputFeedingCell(keras.layers.Layer):
         (keys, memory, mask) and, when the caller tracks them, the attention weights summed so far."""
         recurrent, (keys, memory, mask, *totals) = states[:len(self.state_size)], states[len(self.state_size):]
         attentional, new_states, weights = self.step(inputs, recurrent, keys, memory, mask > 0.5, training)
-        totals = [totals[0] + weights] if totals else []
+        totals = [totals[0] + ops.cast(weights, totals[0].dtype)] if totals else []
         return attentional, [*new_states, keys, memory, mask, *totals]
 
     def get_config(self):
@@ -195,14 +195,14 @@ class AttentionDecoder(keras.layers.Layer):
         mask = ops.cast(memory_mask, memory.dtype)
         initial = [*states, keys, memory, mask]
         if attention_totals:  # padding steps leave every state, and so the totals, as they were
-            initial.append(ops.zeros(ops.shape(memory_mask), dtype="float32"))
+            initial.append(ops.zeros(ops.shape(memory_mask), dtype=memory.dtype))  # the RNN's state dtype
         attentional, *final_states = self.rnn(embedded, initial_state=initial, training=training,
                                               mask=target_ids != PAD_ID if attention_totals else None)
         # The RNN tags its output with that (B, T) mask, and Keras would weight the per-sentence loss by
         # it and fail. The loss already skips padding, so go on with an untagged copy.
         attentional = ops.multiply(attentional, ops.cast(1, attentional.dtype))
         logits = self.logits(self.dropout_layer(attentional, training=training))
-        return (logits, final_states[-1]) if attention_totals else logits
+        return (logits, ops.cast(final_states[-1], "float32")) if attention_totals else logits
 
     def step(self, token_ids, states, keys, memory, memory_mask):
         """One search step: token_ids (B,) -> logits (B, V), new states, attention weights (B, S)."""

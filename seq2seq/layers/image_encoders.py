@@ -6,9 +6,12 @@ they are read from disk.
 """
 
 import re
+from pathlib import Path
 
 import keras
 from keras import ops
+
+from seq2seq.errors import ConfigError, Seq2SeqError
 
 # Layers of keras.applications and of our EfficientNet-Lite0 are named after their block, e.g.
 # `block6a_expand_conv`, `block_16_project`, `conv5_block3_out`.
@@ -83,7 +86,8 @@ class PretrainedCNN(keras.layers.Layer):
         if fine_tune_blocks:
             blocks = network_blocks(self.network)
             if fine_tune_blocks > len(blocks):
-                raise ValueError(f"{self.network.name} has {len(blocks)} blocks; cannot fine-tune {fine_tune_blocks}")
+                raise ConfigError(f"{self.network.name} has {len(blocks)} blocks; model.image_encoder."
+                                  f"fine_tune_blocks cannot be {fine_tune_blocks}")
             tuned = {id(layer) for block in blocks[-fine_tune_blocks:] for layer in block}
             for layer in self.network.layers:
                 layer.trainable = id(layer) in tuned and not isinstance(layer, keras.layers.BatchNormalization)
@@ -100,7 +104,8 @@ class PretrainedCNN(keras.layers.Layer):
         pass  # the network is built when it is made
 
     def call(self, pixels, training=False):
-        # Frozen blocks, and every batch normalisation, always run in inference mode.
+        # A frozen network runs in inference mode. When fine-tuning, batch normalisation still does (it
+        # is not trainable), but dropout layers of the frozen blocks, if the network has any, are active.
         return self.network(self._preprocess(ops.cast(pixels, "float32")), training=training and not self.frozen)
 
     def load_pretrained(self, weights_file=None, cache_dir=None):
@@ -109,8 +114,14 @@ class PretrainedCNN(keras.layers.Layer):
             from seq2seq.pretrained.efficientnet_weights import load_efficientnet_lite0_weights
 
             load_efficientnet_lite0_weights(self.network, cache_dir=cache_dir)
-        else:
+            return
+        if not Path(weights_file).is_file():
+            raise Seq2SeqError(f"{weights_file}: weights file not found (model.image_encoder.weights)")
+        try:
             self.network.load_weights(weights_file)
+        except (OSError, ValueError) as error:
+            raise Seq2SeqError(f"{weights_file}: cannot load it into {self.backbone} without its classifier "
+                               f"({error}); use the network's *_notop weights") from None
 
     def get_config(self):
         return {**super().get_config(), "kind": self.kind, "image_size": self.image_size,
@@ -134,7 +145,8 @@ def keras_application(name):
         module = getattr(keras.applications, module_name)
         if not module_name.startswith("_") and hasattr(module, name) and hasattr(module, "preprocess_input"):
             return getattr(module, name), module.preprocess_input
-    raise ValueError(f"keras.applications has no network {name!r}, e.g. MobileNetV2, ResNet50, EfficientNetB0")
+    raise ConfigError(f"keras.applications has no network {name!r} (model.image_encoder.backbone); "
+                      "e.g. MobileNetV2, ResNet50, EfficientNetB0")
 
 
 def network_blocks(network) -> list:
