@@ -8,8 +8,8 @@ import pytest
 from PIL import Image
 
 from conftest import shapes_config_text
+from seq2seq import Captioner
 from seq2seq.caption_metrics import caption_scores
-from seq2seq.captioner import Captioner
 from seq2seq.cli import main
 from seq2seq.config import load_config
 from seq2seq.data.captions import load_caption_split
