@@ -48,7 +48,7 @@ class SkipCounter:
             return ""
         first_example = {}
         for path, line, problem in self.examples:
-            first_example.setdefault(problem, f"{path}:{line}")
+            first_example.setdefault(problem, path if line is None else f"{path}:{line}")
         parts = [f"{count} x {problem} (e.g. {first_example[problem]})" for problem, count in self.counts.most_common()]
         rows = "row" if self.total == 1 else "rows"
         return f"skipped {self.total} {rows}: " + ", ".join(parts)
