@@ -216,10 +216,15 @@ def _translate(args):
         lines = moses_nbest_lines(results)
     else:
         lines = [result.text for result in results]
+    _write_lines(lines, args.output)
+
+
+def _write_lines(lines, path):
+    """Output lines to `path` (--output) or stdout."""
     text = "\n".join(lines) + "\n"
-    if args.output:
-        args.output.parent.mkdir(parents=True, exist_ok=True)
-        args.output.write_text(text, encoding="utf-8")
+    if path:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
     else:
         sys.stdout.write(text)
 
@@ -259,12 +264,7 @@ def _caption(args):
     if args.attention_dir:
         for number, (image, result) in enumerate(zip(args.images, results), start=1):
             save_figure(caption_attention_figure(result), args.attention_dir / f"{number}-{image.stem}.png")
-    text = "\n".join(lines) + "\n"
-    if args.output:
-        args.output.parent.mkdir(parents=True, exist_ok=True)
-        args.output.write_text(text, encoding="utf-8")
-    else:
-        sys.stdout.write(text)
+    _write_lines(lines, args.output)
 
 
 def _evaluate(args):
