@@ -9,7 +9,7 @@ from PIL import Image
 from seq2seq.config import updated_decode
 from seq2seq.data.images import load_image, square_pixels
 from seq2seq.errors import Seq2SeqError
-from seq2seq.hypotheses import read_hypotheses
+from seq2seq.hypotheses import BestHypothesis, read_hypotheses
 from seq2seq.models import CaptionModel
 from seq2seq.run_dir import RunDirectory, load_model_file
 from seq2seq.search import CompiledSearch, image_inputs
@@ -17,18 +17,13 @@ from seq2seq.tokenizer import TARGET_NAME, Tokenizer
 
 
 @dataclass
-class Caption:
+class Caption(BestHypothesis):
     """An image as the model saw it, and its n best captions, best first; attention is over grid cells."""
 
     image: object  # the path it was read from, or None for pixels given directly
     pixels: np.ndarray  # (size, size, 3) uint8
     grid_shape: tuple  # (rows, columns) of the cells attention weighs
     hypotheses: list
-
-    text = property(lambda self: self.hypotheses[0].text)
-    score = property(lambda self: self.hypotheses[0].score)
-    target_pieces = property(lambda self: self.hypotheses[0].target_pieces)
-    attention = property(lambda self: self.hypotheses[0].attention)
 
 
 class Captioner:

@@ -19,6 +19,15 @@ class Hypothesis:
     attention: np.ndarray  # (target pieces incl. EOS, memory positions: source pieces or image cells), or None
 
 
+class BestHypothesis:
+    """For results holding `hypotheses`, best first: the best one's text, score, pieces and attention."""
+
+    text = property(lambda self: self.hypotheses[0].text)
+    score = property(lambda self: self.hypotheses[0].score)
+    target_pieces = property(lambda self: self.hypotheses[0].target_pieces)
+    attention = property(lambda self: self.hypotheses[0].attention)
+
+
 def read_hypotheses(found, row, tokenizer, memory_length) -> list:
     """The n-best `Hypothesis` list of one input of a search's `Hypotheses`, best first."""
     hypotheses = []

