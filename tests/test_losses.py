@@ -32,3 +32,21 @@ def test_padding_rows_change_nothing():
     logits = rng.normal(size=(2, 3, 9)).astype("float32")
     assert float(MaskedCrossEntropy()(labels, logits)) == pytest.approx(
         float(MaskedCrossEntropy()(labels[:1], logits[:1])), rel=1e-6)
+
+
+def test_the_gradient_is_softmax_minus_the_smoothed_target_on_real_tokens():
+    import tensorflow as tf
+
+    smoothing, vocab = 0.1, 9
+    rng = np.random.default_rng(2)
+    labels = np.array([[5, 6, 3, 0], [7, 3, 0, 0]], "int32")
+    logits = tf.constant(rng.normal(size=(2, 4, vocab)).astype("float32"))
+    with tf.GradientTape() as tape:
+        tape.watch(logits)
+        loss = MaskedCrossEntropy(label_smoothing=smoothing)(labels, logits)
+    gradient = tape.gradient(loss, logits).numpy()
+    softmax = np.exp(logits.numpy()) / np.exp(logits.numpy()).sum(axis=-1, keepdims=True)
+    target = (1 - smoothing) * np.eye(vocab)[labels] + smoothing / vocab
+    real = (labels != 0)[..., None]
+    expected = (softmax - target) * real / real.sum()
+    np.testing.assert_allclose(gradient, expected, atol=1e-6)
