@@ -131,7 +131,8 @@ class TrainConfig:
     max_minutes: Optional[float] = None
     jit_compile: bool = False
     # The layers' compute dtype (weights stay float32): mixed_float16 for GPUs, mixed_bfloat16 for CPUs
-    # and TPUs with bfloat16 units. Fixed for the life of a run.
+    # and TPUs with bfloat16 units. Fixed for the life of a run. On CPUs, use mixed_bfloat16 without
+    # jit_compile: XLA's CPU code for bfloat16 products makes steps about 2x slower (BENCHMARKS.md).
     precision: Literal["float32", "mixed_bfloat16", "mixed_float16"] = "float32"
     buckets: int = 8
     shuffle_buffer: int = 50000

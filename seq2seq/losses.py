@@ -7,15 +7,9 @@ from keras import ops
 from seq2seq.tokenizer import PAD_ID
 
 
-@tf.function(jit_compile=True, reduce_retracing=True)
 def token_nll(y_true, y_pred, label_smoothing=0.0):
     """-> per-token negative log-likelihood (B, T) in float32, smoothed towards uniform, and the
-    padding mask (B, T) as float.
-
-    The logits are the biggest tensor of a training step (batch x length x vocabulary). Computed
-    op by op, the log-softmax, gather and mean pass over them about ten times, forwards and back;
-    XLA fuses them into two or three passes, even when the rest of the step is not compiled. Log-
-    probabilities are never materialised: log p(y) = z_y - logsumexp(z).
+    padding mask (B, T) as float. Log-probabilities are never materialised: log p(y) = z_y - logsumexp(z).
     """
     logits = ops.cast(y_pred, "float32")
     labels = ops.cast(y_true, "int32")
@@ -27,6 +21,13 @@ def token_nll(y_true, y_pred, label_smoothing=0.0):
     return nll, ops.cast(ops.not_equal(labels, PAD_ID), "float32")
 
 
+# The logits are the biggest tensor of a training step (batch x length x vocabulary). Op by op, the
+# loss passes over them about ten times, forwards and back; XLA fuses that into two or three passes.
+# For steps that are not compiled as a whole. Inside a compiled step it must not be used: a compiled
+# function nested in one made a reference-size step ten times slower.
+token_nll_compiled = tf.function(token_nll, jit_compile=True, reduce_retracing=True)
+
+
 @keras.saving.register_keras_serializable(package="seq2seq")
 class MaskedCrossEntropy(keras.losses.Loss):
     """Per-token cross-entropy with label smoothing, averaged over real (non-padding) tokens.
@@ -36,14 +37,18 @@ class MaskedCrossEntropy(keras.losses.Loss):
     one device computes for the same global batch.
     """
 
-    def __init__(self, label_smoothing=0.0, name="masked_cross_entropy", reduction="sum_over_batch_size", **kwargs):
+    def __init__(self, label_smoothing=0.0, compile_alone=False, name="masked_cross_entropy",
+                 reduction="sum_over_batch_size", **kwargs):
+        """`compile_alone`: compile the loss with XLA by itself, for training steps that are not
+        compiled as a whole."""
         # Keras' mean over the batch (of `call`'s per-sentence shares) also divides by the number of
         # tf.distribute replicas, whose gradients are then summed; it leaves a scalar loss unscaled.
         super().__init__(name=name, reduction=reduction, **kwargs)
         self.label_smoothing = label_smoothing
+        self.compile_alone = compile_alone
 
     def call(self, y_true, y_pred):
-        nll, mask = token_nll(y_true, y_pred, self.label_smoothing)
+        nll, mask = (token_nll_compiled if self.compile_alone else token_nll)(y_true, y_pred, self.label_smoothing)
         # Each sentence's share of the per-token mean over the whole global batch, scaled so that
         # Keras' mean over this replica's sentences, divided by the replica count, sums to it.
         tokens, replicas = ops.sum(mask), 1
@@ -54,7 +59,7 @@ class MaskedCrossEntropy(keras.losses.Loss):
         return ops.sum(nll * mask, axis=1) * batch / ops.maximum(tokens, 1.0)
 
     def get_config(self):
-        return {**super().get_config(), "label_smoothing": self.label_smoothing}
+        return {**super().get_config(), "label_smoothing": self.label_smoothing, "compile_alone": self.compile_alone}
 
 
 @keras.saving.register_keras_serializable(package="seq2seq")
@@ -64,18 +69,22 @@ class TokenCrossEntropy(keras.metrics.Metric):
     Reported beside the smoothed loss so learning curves compare with other toolkits.
     """
 
-    def __init__(self, name="xent", **kwargs):
+    def __init__(self, compile_alone=False, name="xent", **kwargs):
         super().__init__(name=name, **kwargs)
+        self.compile_alone = compile_alone
         self.total = self.add_variable(shape=(), initializer="zeros", name="total")
         self.count = self.add_variable(shape=(), initializer="zeros", name="count")
 
     def update_state(self, y_true, y_pred, sample_weight=None):
-        nll, mask = token_nll(y_true, y_pred)
+        nll, mask = (token_nll_compiled if self.compile_alone else token_nll)(y_true, y_pred)
         self.total.assign_add(ops.sum(nll * mask))
         self.count.assign_add(ops.sum(mask))
 
     def result(self):
         return self.total / ops.maximum(self.count, 1.0)
+
+    def get_config(self):
+        return {**super().get_config(), "compile_alone": self.compile_alone}
 
     def reset_state(self):
         self.total.assign(0.0)

@@ -14,14 +14,15 @@ def reference_loss(labels, logits, smoothing):
     return nll[real].sum() / real.sum()
 
 
+@pytest.mark.parametrize("compile_alone", [False, True], ids=["op-by-op", "xla"])
 @pytest.mark.parametrize("smoothing", [0.0, 0.1])
-def test_the_loss_is_the_mean_over_real_tokens(smoothing):
+def test_the_loss_is_the_mean_over_real_tokens(smoothing, compile_alone):
     rng = np.random.default_rng(0)
     labels = np.array([[5, 6, 3, 0, 0], [7, 3, 0, 0, 0], [4, 5, 6, 7, 3]], "int32")
     logits = rng.normal(size=(3, 5, 9)).astype("float32")
-    loss = MaskedCrossEntropy(label_smoothing=smoothing)(labels, logits)
+    loss = MaskedCrossEntropy(label_smoothing=smoothing, compile_alone=compile_alone)(labels, logits)
     assert float(loss) == pytest.approx(reference_loss(labels, logits, smoothing), rel=1e-5)
-    metric = TokenCrossEntropy()
+    metric = TokenCrossEntropy(compile_alone=compile_alone)
     metric.update_state(labels, logits)
     assert float(metric.result()) == pytest.approx(reference_loss(labels, logits, 0.0), rel=1e-5)
 
@@ -34,7 +35,8 @@ def test_padding_rows_change_nothing():
         float(MaskedCrossEntropy()(labels[:1], logits[:1])), rel=1e-6)
 
 
-def test_the_gradient_is_softmax_minus_the_smoothed_target_on_real_tokens():
+@pytest.mark.parametrize("compile_alone", [False, True], ids=["op-by-op", "xla"])
+def test_the_gradient_is_softmax_minus_the_smoothed_target_on_real_tokens(compile_alone):
     import tensorflow as tf
 
     smoothing, vocab = 0.1, 9
@@ -43,7 +45,7 @@ def test_the_gradient_is_softmax_minus_the_smoothed_target_on_real_tokens():
     logits = tf.constant(rng.normal(size=(2, 4, vocab)).astype("float32"))
     with tf.GradientTape() as tape:
         tape.watch(logits)
-        loss = MaskedCrossEntropy(label_smoothing=smoothing)(labels, logits)
+        loss = MaskedCrossEntropy(label_smoothing=smoothing, compile_alone=compile_alone)(labels, logits)
     gradient = tape.gradient(loss, logits).numpy()
     softmax = np.exp(logits.numpy()) / np.exp(logits.numpy()).sum(axis=-1, keepdims=True)
     target = (1 - smoothing) * np.eye(vocab)[labels] + smoothing / vocab

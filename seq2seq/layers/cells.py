@@ -2,7 +2,9 @@
 
 import keras
 
-RNN_LAYERS = {"gru": keras.layers.GRU, "lstm": keras.layers.LSTM, "simple_rnn": keras.layers.SimpleRNN}
+from seq2seq.layers.recurrent import InputProjectedGRU, InputProjectedLSTM
+
+RNN_LAYERS = {"gru": InputProjectedGRU, "lstm": InputProjectedLSTM, "simple_rnn": keras.layers.SimpleRNN}
 RNN_CELLS = {"gru": keras.layers.GRUCell, "lstm": keras.layers.LSTMCell, "simple_rnn": keras.layers.SimpleRNNCell}
 
 

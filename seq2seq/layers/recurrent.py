@@ -1,0 +1,80 @@
+"""GRU and LSTM layers that multiply the whole input sequence by the input kernel before the loop.
+
+Off the GPU, Keras' GRU and LSTM multiply each step's input by the input kernel inside the loop: T
+small products of B rows each, forwards and again backwards. Here that is one product over all
+B x T positions, which runs near the CPU's matrix-multiply ceiling, and the loop keeps only the
+recurrent product. Under mixed precision the recurrent kernel is cast once per sequence rather than
+once per step. The weights, their names and the maths are Keras' own (tested against them), so a
+model saved with either layer loads into the other.
+"""
+
+import keras
+from keras import ops
+from keras.src import backend  # `backend.rnn`, the loop Keras' own RNN layers run
+
+
+def input_biases(cell, dtype):
+    """-> (the bias added to the input projection, the recurrent bias or None) of a GRU/LSTM cell.
+
+    A GRU with its reset gate after the recurrent product (Keras' default) keeps one bias per side.
+    """
+    if isinstance(cell, keras.layers.GRUCell) and cell.reset_after:
+        return cell.bias[0], ops.cast(cell.bias[1], dtype)
+    return cell.bias, None
+
+
+def recurrence(cell, projected, states, recurrent_kernel, recurrent_bias):
+    """One GRU or LSTM step given its input already multiplied by the input kernel, bias added.
+
+    -> (output, new states). The same maths as `keras.layers.GRUCell`/`LSTMCell.call`.
+    """
+    if isinstance(cell, keras.layers.LSTMCell):
+        previous, memory = states
+        i, f, c, o = ops.split(projected + ops.matmul(previous, recurrent_kernel), 4, axis=-1)
+        memory = cell.recurrent_activation(f) * memory + cell.recurrent_activation(i) * cell.activation(c)
+        state = cell.recurrent_activation(o) * cell.activation(memory)
+        return state, [state, memory]
+    previous = states[0]
+    x_z, x_r, x_h = ops.split(projected, 3, axis=-1)
+    if recurrent_bias is None:  # reset gate before the product: the candidate's part needs r first
+        gates = ops.matmul(previous, recurrent_kernel[:, :2 * cell.units])
+        z = cell.recurrent_activation(x_z + gates[:, :cell.units])
+        r = cell.recurrent_activation(x_r + gates[:, cell.units:])
+        candidate = cell.activation(x_h + ops.matmul(r * previous, recurrent_kernel[:, 2 * cell.units:]))
+    else:
+        r_z, r_r, r_h = ops.split(ops.matmul(previous, recurrent_kernel) + recurrent_bias, 3, axis=-1)
+        z = cell.recurrent_activation(x_z + r_z)
+        r = cell.recurrent_activation(x_r + r_r)
+        candidate = cell.activation(x_h + r * r_h)
+    state = z * previous + (1 - z) * candidate
+    return state, [state]
+
+
+class _InputProjectedRNN:
+    """Mixin for `keras.layers.GRU`/`LSTM`: hoists the input projection out of `inner_loop`."""
+
+    def inner_loop(self, sequences, initial_state, mask, training=False):
+        cell = self.cell
+        if (training and cell.dropout) or cell.recurrent_dropout or not cell.use_bias:
+            return super().inner_loop(sequences, initial_state, mask, training=training)
+        input_bias, recurrent_bias = input_biases(cell, self.compute_dtype)
+        projected = ops.matmul(sequences, cell.kernel) + input_bias
+        recurrent_kernel = ops.cast(cell.recurrent_kernel, self.compute_dtype)
+
+        def step(inputs, states):
+            return recurrence(cell, inputs, states, recurrent_kernel, recurrent_bias)
+
+        initial_state = list(initial_state) if isinstance(initial_state, (list, tuple)) else [initial_state]
+        return backend.rnn(step, projected, initial_state, go_backwards=self.go_backwards, mask=mask,
+                           unroll=self.unroll, input_length=sequences.shape[1],
+                           zero_output_for_mask=self.zero_output_for_mask, return_all_outputs=self.return_sequences)
+
+
+@keras.saving.register_keras_serializable(package="seq2seq")
+class InputProjectedGRU(_InputProjectedRNN, keras.layers.GRU):
+    """`keras.layers.GRU` with its input projection outside the loop."""
+
+
+@keras.saving.register_keras_serializable(package="seq2seq")
+class InputProjectedLSTM(_InputProjectedRNN, keras.layers.LSTM):
+    """`keras.layers.LSTM` with its input projection (and its one bias) outside the loop."""
