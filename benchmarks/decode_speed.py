@@ -1,10 +1,12 @@
 """Decoding speed and quality of a trained run on a split, for several search settings.
 
-    python -m benchmarks.decode_speed runs/spa_eng --settings greedy beam5 --batch-sizes 64 128
+    python -m benchmarks.decode_speed runs/spa_eng --settings greedy beam5 --batch-sizes 64 128 [--by-length]
 
 Each setting decodes the split twice with the same Translator: the first pass includes tracing
 (and XLA compiles), the second is the warm speed users see in a long-running process. BLEU is
-against the split's main reference. Results print as a table and go to a JSON file.
+against the split's main reference. `--by-length` also times each setting on the split's sentences
+grouped by source length, to show how decoding cost grows with length. Results print as JSON lines
+and go to a JSON file, with the process's peak resident memory.
 """
 
 import argparse
@@ -14,6 +16,7 @@ import resource
 import time
 from pathlib import Path
 
+LENGTH_BINS = ((1, 20), (21, 40), (41, 60), (61, 1000))  # source pieces, EOS excluded
 SETTINGS = {
     "greedy": {},
     "beam2": {"beam_size": 2},
@@ -29,6 +32,7 @@ def main():
     parser.add_argument("--settings", nargs="+", default=["greedy", "beam5"], choices=sorted(SETTINGS))
     parser.add_argument("--batch-sizes", nargs="+", type=int, default=[64])
     parser.add_argument("--length-penalty", type=float, default=None)
+    parser.add_argument("--by-length", action="store_true")
     parser.add_argument("--output", type=Path, default=Path("benchmarks/results/decode_speed.json"))
     args = parser.parse_args()
 
@@ -46,15 +50,13 @@ def main():
             if args.length_penalty is not None:
                 settings["length_penalty"] = args.length_penalty
             translator = Translator.load(args.run_dir, **settings)
-            seconds = []
-            for _ in range(2):
-                started = time.perf_counter()
-                hypotheses = translator.translate(data.sources)
-                seconds.append(time.perf_counter() - started)
+            hypotheses, seconds = timed_twice(translator, data.sources)
             bleu = translation_scores(hypotheses, [data.targets], metrics=("bleu",))["bleu"]
             row = {"search": name, **settings, "sentences": len(hypotheses), "cold_seconds": round(seconds[0], 2),
                    "warm_seconds": round(seconds[1], 2),
                    "sentences_per_second": round(len(hypotheses) / seconds[1], 1), "bleu": round(bleu, 2)}
+            if args.by_length:
+                row["by_length"] = by_length(translator, data.sources)
             rows.append(row)
             print(json.dumps(row), flush=True)
     result = {"run_dir": str(args.run_dir), "split": args.split, "machine": platform.platform(),
@@ -62,6 +64,32 @@ def main():
               "rows": rows}
     args.output.parent.mkdir(parents=True, exist_ok=True)
     args.output.write_text(json.dumps(result, indent=2) + "\n")
+
+
+def timed_twice(translator, sources):
+    """-> (hypotheses, [cold seconds, warm seconds])."""
+    seconds = []
+    for _ in range(2):
+        started = time.perf_counter()
+        hypotheses = translator.translate(sources)
+        seconds.append(time.perf_counter() - started)
+    return hypotheses, seconds
+
+
+def by_length(translator, sources):
+    """Warm decoding time of the sentences in each source-length bin."""
+    lengths = [len(translator.source_tokenizer.encode([source])[0]) for source in sources]
+    rows = []
+    for shortest, longest in LENGTH_BINS:
+        chosen = [source for source, length in zip(sources, lengths) if shortest <= length <= longest]
+        if not chosen:
+            continue
+        _, seconds = timed_twice(translator, chosen)
+        mean_length = sum(length for length in lengths if shortest <= length <= longest) / len(chosen)
+        rows.append({"source_pieces": [shortest, longest], "sentences": len(chosen),
+                     "mean_source_pieces": round(mean_length, 1),
+                     "ms_per_sentence": round(1000 * seconds[1] / len(chosen), 2)})
+    return rows
 
 
 if __name__ == "__main__":

@@ -1,0 +1,52 @@
+"""The benchmark suite's arithmetic: FLOP counts from layer sizes and the targets' verdicts."""
+
+import pytest
+
+from benchmarks.flops import TRAINING_PASSES, forward_flops
+from benchmarks.report import render_targets
+from seq2seq.config import ModelConfig
+
+
+def test_forward_flops_of_a_small_gru_model_by_hand():
+    model = ModelConfig(cell="gru", embedding_dim=4, encoder_units=3, encoder_layers=2, bidirectional=True,
+                        decoder_units=5, attention="bahdanau", attention_units=7)
+    flops = forward_flops(model, target_vocab_size=11)
+    gru = lambda inputs, units: 2 * 3 * (inputs + units) * units  # noqa: E731
+    # two directions per encoder layer; the second reads both directions (6); keys 6 -> 7
+    assert flops.per_source_token == 2 * gru(4, 3) + 2 * gru(6, 3) + 2 * 6 * 7
+    # decoder GRU reads embedding + fed-back state (4 + 5); query 5 -> 7; attentional (6 + 5) -> 5; vocab 11
+    assert flops.per_target_token == gru(9, 5) + 2 * 5 * 7 + 2 * 11 * 5 + 2 * 5 * 11
+    assert flops.per_attention_pair == 2 * 6 + 2 * 7  # context read + energy
+    assert flops.of_batch(10, 8, 80) == 10 * flops.per_source_token + 8 * flops.per_target_token + 80 * flops.per_attention_pair
+
+
+def test_lstm_costs_four_gates_and_luong_general_projects_the_memory_once():
+    gru = forward_flops(ModelConfig(cell="gru", attention="luong-general"), 8000)
+    lstm = forward_flops(ModelConfig(cell="lstm", attention="luong-general"), 8000)
+    assert lstm.per_source_token - gru.per_source_token == pytest.approx(
+        (gru.per_source_token - 2 * 512 * 512) / 3)  # one gate in three more, keys unchanged
+    assert gru.per_attention_pair == 2 * 512 + 2 * 512
+
+
+def training_row(precision, xla, tokens, gflops):
+    return {"size": "reference", "cell": "gru", "precision": precision, "xla": xla,
+            "target_tokens_per_second": tokens, "gflops": gflops}
+
+
+def test_targets_compare_the_fastest_settings_and_say_which_are_missed():
+    results = {
+        "ceiling": {"float32": {"gflops": 400.0}},
+        "training": [training_row("float32", True, 3000, 200.0), training_row("float32", False, 2600, 170.0),
+                     training_row("mixed_bfloat16", False, 4200, 270.0)],
+        "decoding": {"rows": [{"search": "beam5", "sentences_per_second": 30.0}]},
+        "budget": {"test_bleu": 14.0},
+        "peer": {"speed": {"target_tokens_per_second": 2000}, "budget": {"sentences_per_second": 25.0,
+                                                                         "test_bleu": 9.0}},
+    }
+    lines = render_targets(results).splitlines()
+    verdicts = {line.split(" | ")[0].strip("| "): line.split(" | ")[-1].strip(" |") for line in lines[4:]}
+    assert verdicts["float32 training ≥ 60 % of the matmul ceiling"] == "**not met**"  # 200 / 400
+    assert verdicts["mixed_bfloat16 ≥ 1.3x float32 (fastest of each)"] == "met"  # 4200 / 3000 = 1.4
+    assert verdicts["≥ 1.5x OpenNMT-py training tok/s"] == "met"  # 4200 / 2000
+    assert verdicts["≥ 1.5x OpenNMT-py beam-5 sent/s"] == "**not met**"  # 30 / 25
+    assert verdicts["15-minute test BLEU above OpenNMT-py's and the TF tutorial's (13.0)"] == "met"
