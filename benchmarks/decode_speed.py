@@ -17,8 +17,8 @@ import time
 from pathlib import Path
 
 LENGTH_BINS = ((1, 20), (21, 40), (41, 60), (61, 1000))  # source pieces, EOS excluded
-SETTINGS = {
-    "greedy": {},
+SETTINGS = {  # explicit beam sizes: a run's config may decode with a beam by default
+    "greedy": {"beam_size": 1},
     "beam2": {"beam_size": 2},
     "beam5": {"beam_size": 5},
     "beam10": {"beam_size": 10},

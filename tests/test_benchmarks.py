@@ -40,8 +40,8 @@ def test_targets_compare_the_fastest_settings_and_say_which_are_missed():
                      training_row("mixed_bfloat16", False, 4200, 270.0)],
         "decoding": {"rows": [{"search": "beam5", "sentences_per_second": 30.0}]},
         "budget": {"test_bleu": 14.0},
-        "peer": {"speed": {"target_tokens_per_second": 2000}, "budget": {"sentences_per_second": 25.0,
-                                                                         "test_bleu": 9.0}},
+        "peer": {"speed": {"target_tokens_per_second": 2000},
+                 "budget": {"test": {"sentences_per_second": 25.0, "bleu": 9.0}}},
     }
     lines = render_targets(results).splitlines()
     verdicts = {line.split(" | ")[0].strip("| "): line.split(" | ")[-1].strip(" |") for line in lines[4:]}
