@@ -2,7 +2,7 @@
 
 import pytest
 
-from benchmarks.flops import TRAINING_PASSES, forward_flops
+from benchmarks.flops import forward_flops
 from benchmarks.report import render_targets
 from seq2seq.config import ModelConfig
 
