@@ -10,13 +10,8 @@ such as "of" and "a".
 
 Training runs the step under `keras.layers.RNN`; search calls `step` itself, one token at a time.
 The encoder memory rides along the RNN as states that each step passes through unchanged,
-because Keras 3's `RNN` has no `constants=` argument. For GRU and LSTM, the embeddings' share of
-the first layer's input projection is computed for all target positions before the loop
-(`project_inputs`, one large matrix product); each step adds only the fed-back state's share.
+because Keras 3's `RNN` has no `constants=` argument.
 """
-
-import contextlib
-from dataclasses import dataclass
 
 import keras
 from keras import ops
@@ -24,18 +19,7 @@ from keras import ops
 from seq2seq.layers.attention import make_attention
 from seq2seq.layers.cells import RNN_CELLS, check_cell, states_per_layer
 from seq2seq.layers.initializers import embedding_initializer
-from seq2seq.layers.recurrent import input_biases, recurrence
 from seq2seq.tokenizer import PAD_ID
-
-
-@dataclass(frozen=True)
-class FirstLayerWeights:
-    """The first GRU/LSTM layer's weights in the form each step uses: the fed-back state's rows of
-    the input kernel, and the recurrent kernel and bias, cast to the compute dtype."""
-
-    feed_kernel: object
-    recurrent_kernel: object
-    recurrent_bias: object
 
 
 @keras.saving.register_keras_serializable(package="seq2seq")
@@ -61,7 +45,6 @@ class InputFeedingCell(keras.layers.Layer):
         self.context_gate = context_gate
         self.gate = (keras.layers.Dense(1, activation="sigmoid", name="context_gate", dtype=self.dtype_policy)
                      if context_gate else None)
-        self._sequence_weights = None
 
     @property
     def state_size(self):
@@ -83,66 +66,21 @@ class InputFeedingCell(keras.layers.Layer):
         if self.gate is not None:
             self.gate.build((batch, self.units))
 
-    @property
-    def hoists_inputs(self):
-        return self.cell in ("gru", "lstm")
-
-    def project_inputs(self, embedded):
-        """Embeddings (..., E) -> what `step` takes as `inputs`: for GRU and LSTM, their product with
-        the first layer's input kernel plus its input bias; other cells take the embeddings."""
-        if not self.hoists_inputs:
-            return embedded
-        first = self.rnn_cells[0]
-        embedding_dim = first.kernel.shape[0] - self.output_dim
-        kernel = ops.cast(first.kernel[:embedding_dim], embedded.dtype)
-        return ops.matmul(embedded, kernel) + ops.cast(input_biases(first, embedded.dtype)[0], embedded.dtype)
-
     def step(self, inputs, states, keys, memory, memory_mask, training=False):
-        """inputs (B, ·) from `project_inputs`, states as in `state_size` -> (attentional, new states,
-        attention weights)."""
+        """inputs (B, E), states as in `state_size` -> (attentional, new states, attention weights)."""
         *rnn_states, feed = states
         per_layer = states_per_layer(self.cell)
+        outputs = ops.concatenate([inputs, feed], axis=-1)
         new_states = []
         for index, rnn_cell in enumerate(self.rnn_cells):
             layer_states = rnn_states[index * per_layer:(index + 1) * per_layer]
-            if index == 0 and self.hoists_inputs:
-                outputs, layer_states = self._first_layer(inputs, feed, layer_states)
-            else:
-                layer_inputs = ops.concatenate([inputs, feed], axis=-1) if index == 0 else outputs
-                outputs, layer_states = rnn_cell(layer_inputs, layer_states, training=training)
+            outputs, layer_states = rnn_cell(outputs, layer_states, training=training)
             new_states.extend(layer_states)
         context, weights = self.attention(outputs, keys, memory, memory_mask)
         if self.gate is not None:
             context = context * self.gate(outputs)
         attentional = self.attentional(ops.concatenate([context, outputs], axis=-1))
         return attentional, [*new_states, attentional], weights
-
-    def first_layer_weights(self, dtype) -> FirstLayerWeights:
-        """Cast explicitly: search calls `step` outside `__call__`, where Keras does not autocast."""
-        first = self.rnn_cells[0]
-        embedding_dim = first.kernel.shape[0] - self.output_dim
-        return FirstLayerWeights(ops.cast(first.kernel[embedding_dim:], dtype),
-                                 ops.cast(first.recurrent_kernel, dtype), input_biases(first, dtype)[1])
-
-    @contextlib.contextmanager
-    def weights_prepared_once(self, dtype):
-        """While in this context, every `step` reuses one `first_layer_weights`.
-
-        Inside the training loop, slicing and casting them in each step costs a copy of the kernel
-        per step, and the slice's gradient a zero-padded kernel-sized tensor per step: that made
-        hoisting the embedding projection slower, not faster.
-        """
-        self._sequence_weights = self.first_layer_weights(dtype) if self.hoists_inputs else None
-        try:
-            yield
-        finally:
-            self._sequence_weights = None
-
-    def _first_layer(self, projected_embedding, feed, states):
-        """The first GRU/LSTM layer, its embedding share already projected."""
-        weights = self._sequence_weights or self.first_layer_weights(feed.dtype)
-        projected = projected_embedding + ops.matmul(feed, weights.feed_kernel)
-        return recurrence(self.rnn_cells[0], projected, states, weights.recurrent_kernel, weights.recurrent_bias)
 
     def call(self, inputs, states, training=False):
         """The `keras.layers.RNN` interface: after the recurrent states come the pass-through memory
@@ -253,14 +191,13 @@ class AttentionDecoder(keras.layers.Layer):
         real (non-padding) target steps, for Show, Attend and Tell's doubly stochastic regulariser.
         """
         states, keys = self.start(memory, memory_mask, encoder_states)
-        embedded = self.step_cell.project_inputs(self.dropout_layer(self.embedding(target_ids), training=training))
+        embedded = self.dropout_layer(self.embedding(target_ids), training=training)
         mask = ops.cast(memory_mask, memory.dtype)
         initial = [*states, keys, memory, mask]
         if attention_totals:  # padding steps leave every state, and so the totals, as they were
             initial.append(ops.zeros(ops.shape(memory_mask), dtype=memory.dtype))  # the RNN's state dtype
-        with self.step_cell.weights_prepared_once(self.compute_dtype):
-            attentional, *final_states = self.rnn(embedded, initial_state=initial, training=training,
-                                                  mask=target_ids != PAD_ID if attention_totals else None)
+        attentional, *final_states = self.rnn(embedded, initial_state=initial, training=training,
+                                              mask=target_ids != PAD_ID if attention_totals else None)
         # The RNN tags its output with that (B, T) mask, and Keras would weight the per-sentence loss by
         # it and fail. The loss already skips padding, so go on with an untagged copy.
         attentional = ops.multiply(attentional, ops.cast(1, attentional.dtype))
@@ -270,7 +207,7 @@ class AttentionDecoder(keras.layers.Layer):
     def step(self, token_ids, states, keys, memory, memory_mask):
         """One search step: token_ids (B,) -> logits (B, V), new states, attention weights (B, S)."""
         attentional, states, weights = self.step_cell.step(
-            self.step_cell.project_inputs(self.embedding(token_ids)), states, keys, memory, memory_mask
+            self.embedding(token_ids), states, keys, memory, memory_mask
         )
         return self.logits(attentional), states, weights
 
