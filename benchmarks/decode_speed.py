@@ -78,7 +78,7 @@ def timed_twice(translator, sources):
 
 def by_length(translator, sources):
     """Warm decoding time of the sentences in each source-length bin."""
-    lengths = [len(translator.source_tokenizer.encode([source])[0]) for source in sources]
+    lengths = [len(ids) for ids in translator.source_tokenizer.encode(sources)]
     rows = []
     for shortest, longest in LENGTH_BINS:
         chosen = [source for source, length in zip(sources, lengths) if shortest <= length <= longest]

@@ -1,10 +1,10 @@
 """Peer benchmark: OpenNMT-py 3.5.1 on torch 2.13.0 (CPU), same data, vocabulary and model size as a run of ours.
 
     python -m benchmarks.opennmt_peer setup                          # once: the OpenNMT-py virtualenv
-    python -m benchmarks.opennmt_peer prepare --run-dir /tmp/bench/spa_eng
+    python -m benchmarks.opennmt_peer prepare --run-dir RUN
     python -m benchmarks.opennmt_peer speed [--steps 300 | --quick]  # training target tokens/s, peak RSS
     python -m benchmarks.opennmt_peer budget [--minutes 15]          # train for a budget, beam-5 test BLEU
-    python -m benchmarks.opennmt_peer all --run-dir /tmp/bench/spa_eng [--minutes 15] [--quick]
+    python -m benchmarks.opennmt_peer all --run-dir RUN [--minutes 15] [--quick]
 
 Everything runs from the project's Python; OpenNMT-py runs in its own virtualenv (`--venv`, default
 `<seq2seq cache dir>/opennmt-venv`) through its `onmt_*` executables. Results are merged into `--output`
@@ -76,7 +76,6 @@ ONMT_REQUIREMENTS = ["configargparse", "ctranslate2<5,>=4", "tensorboard>=2.3", 
 SETUP_RECORD = "seq2seq-setup.json"  # in the virtualenv: how it was installed, copied into the results
 DEFAULT_WORK_DIR = Path("benchmarks/results/opennmt")
 DEFAULT_OUTPUT = Path("benchmarks/results/opennmt.json")
-DEFAULT_RUN_DIR = Path("/tmp/bench/spa_eng")
 SPEED_STEPS, QUICK_SPEED_STEPS, SPEED_WARMUP = 300, 100, 50
 QUICK_MINUTES = 2
 # OpenNMT cannot be told to save on a signal: the budget keeps the last checkpoint before the
@@ -493,7 +492,7 @@ def run_budget(work_dir=DEFAULT_WORK_DIR, venv=None, minutes=15.0, save_every=SA
 
 # ---------------------------------------------------------------- everything, and the results file
 
-def run_peer(run_dir=DEFAULT_RUN_DIR, work_dir=DEFAULT_WORK_DIR, minutes=15.0, quick=False, venv=None,
+def run_peer(run_dir, work_dir=DEFAULT_WORK_DIR, minutes=15.0, quick=False, venv=None,
              output=DEFAULT_OUTPUT, threads=2, save_every=SAVE_EVERY) -> dict:
     """prepare + speed + budget, results merged into `output` and returned.
 
@@ -535,7 +534,7 @@ def record(section, work_dir, venv, output, threads=2) -> dict:
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("command", choices=["setup", "prepare", "speed", "budget", "all"])
-    parser.add_argument("--run-dir", type=Path, default=DEFAULT_RUN_DIR, help="our run: config + tokenizer models")
+    parser.add_argument("--run-dir", type=Path, help="our run: config + tokenizer models (prepare, all)")
     parser.add_argument("--work-dir", type=Path, default=DEFAULT_WORK_DIR)
     parser.add_argument("--venv", type=Path, default=None, help="default: <seq2seq cache dir>/opennmt-venv")
     parser.add_argument("--output", type=Path, default=DEFAULT_OUTPUT)
@@ -546,6 +545,8 @@ def main(argv=None):
                         f"{QUICK_MINUTES}-minute budget")
     parser.add_argument("--threads", type=int, default=2)
     args = parser.parse_args(argv)
+    if args.command in ("prepare", "all") and args.run_dir is None:
+        parser.error(f"{args.command} needs --run-dir: the run whose config and tokenizers the peer shares")
     if args.command == "setup":
         print(json.dumps(setup_venv(args.venv), indent=2))
         return

@@ -16,7 +16,8 @@ the others), and the tables are rendered into `benchmarks/results/benchmarks.md`
 - peer: OpenNMT-py on the same data and vocabulary, same model size and budget (`benchmarks.opennmt_peer`).
 
 `--quick` runs every phase at toy scale (a 3-minute budget, a few steps, small corpora) to check
-the whole pipeline in about 20 minutes; its figures are not the ones to quote.
+the pipeline; its figures are not the ones to quote. (Its decoding phase still decodes the whole
+test split with an untrained model, which is slow.)
 """
 
 import argparse

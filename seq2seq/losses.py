@@ -22,9 +22,9 @@ def token_nll(y_true, y_pred, label_smoothing=0.0):
 
 
 # The logits are the biggest tensor of a training step (batch x length x vocabulary). Op by op, the
-# loss passes over them about ten times, forwards and back; XLA fuses that into two or three passes.
-# For steps that are not compiled as a whole. Inside a compiled step it must not be used: a compiled
-# function nested in one made a reference-size step ten times slower.
+# loss and its gradient pass over them many times; compiled alone, XLA fuses them (a 64 x 40 x 8000
+# bfloat16 batch: 205 -> 84 CPU ms). For steps that are not compiled as a whole: nested inside a
+# compiled step, it made a reference-size step ten times slower.
 token_nll_compiled = tf.function(token_nll, jit_compile=True, reduce_retracing=True)
 
 

@@ -41,7 +41,8 @@ def test_outputs_states_and_gradients_match_keras(ours, theirs, options, go_back
 
 @pytest.mark.parametrize("cell", ["gru", "lstm"])
 def test_mixed_bfloat16_search_steps_follow_the_teacher_forced_call(cell):
-    """Search calls the decoder step outside Keras' autocasting: its explicit casts must agree."""
+    """Under mixed precision the encoder runs the input-projected layers with a once-cast kernel:
+    search (encode + step) must still compute what the teacher-forced call computes."""
     keras.utils.set_random_seed(2)
     model = TranslationModel(30, 40, cell=cell, embedding_dim=16, encoder_units=16, decoder_units=24,
                              attention_units=20, dropout=0.0, dtype="mixed_bfloat16")

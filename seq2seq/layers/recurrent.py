@@ -2,9 +2,9 @@
 
 Off the GPU, Keras' GRU and LSTM multiply each step's input by the input kernel inside the loop: T
 small products of B rows each, forwards and again backwards. Here that is one product over all
-B x T positions, which runs near the CPU's matrix-multiply ceiling, and the loop keeps only the
-recurrent product. Under mixed precision the recurrent kernel is cast once per sequence rather than
-once per step. The weights, their names and the maths are Keras' own (tested against them), so a
+B x T positions, and the loop keeps only the recurrent product. Under mixed precision the recurrent
+kernel is cast once per sequence rather than once per step. Process CPU time per step fell (BENCHMARKS.md,
+"Speed"); a wall-clock gain on 2 cores was not shown. The weights, their names and the maths are Keras' own (tested against them), so a
 model saved with either layer loads into the other.
 """
 
@@ -13,7 +13,7 @@ from keras import ops
 from keras.src import backend  # `backend.rnn`, the loop Keras' own RNN layers run
 
 
-def input_biases(cell, dtype):
+def _input_biases(cell, dtype):
     """-> (the bias added to the input projection, the recurrent bias or None) of a GRU/LSTM cell.
 
     A GRU with its reset gate after the recurrent product (Keras' default) keeps one bias per side.
@@ -23,7 +23,7 @@ def input_biases(cell, dtype):
     return cell.bias, None
 
 
-def recurrence(cell, projected, states, recurrent_kernel, recurrent_bias):
+def _recurrence(cell, projected, states, recurrent_kernel, recurrent_bias):
     """One GRU or LSTM step given its input already multiplied by the input kernel, bias added.
 
     -> (output, new states). The same maths as `keras.layers.GRUCell`/`LSTMCell.call`.
@@ -57,12 +57,12 @@ class _InputProjectedRNN:
         cell = self.cell
         if (training and cell.dropout) or cell.recurrent_dropout or not cell.use_bias:
             return super().inner_loop(sequences, initial_state, mask, training=training)
-        input_bias, recurrent_bias = input_biases(cell, self.compute_dtype)
+        input_bias, recurrent_bias = _input_biases(cell, self.compute_dtype)
         projected = ops.matmul(sequences, cell.kernel) + input_bias
         recurrent_kernel = ops.cast(cell.recurrent_kernel, self.compute_dtype)
 
         def step(inputs, states):
-            return recurrence(cell, inputs, states, recurrent_kernel, recurrent_bias)
+            return _recurrence(cell, inputs, states, recurrent_kernel, recurrent_bias)
 
         initial_state = list(initial_state) if isinstance(initial_state, (list, tuple)) else [initial_state]
         return backend.rnn(step, projected, initial_state, go_backwards=self.go_backwards, mask=mask,
