@@ -33,6 +33,7 @@ def main():
     parser.add_argument("--batch-sizes", nargs="+", type=int, default=[64])
     parser.add_argument("--length-penalty", type=float, default=None)
     parser.add_argument("--by-length", action="store_true")
+    parser.add_argument("--sentences", type=int, help="decode only the split's first N sentences")
     parser.add_argument("--output", type=Path, default=Path("benchmarks/results/decode_speed.json"))
     args = parser.parse_args()
 
@@ -43,6 +44,7 @@ def main():
 
     config = RunDirectory(args.run_dir).load_config()
     data = load_split(config.data, args.split)
+    sources, references = data.sources[:args.sentences], data.targets[:args.sentences]
     rows = []
     for name in args.settings:
         for batch_size in args.batch_sizes:
@@ -50,13 +52,13 @@ def main():
             if args.length_penalty is not None:
                 settings["length_penalty"] = args.length_penalty
             translator = Translator.load(args.run_dir, **settings)
-            hypotheses, seconds = timed_twice(translator, data.sources)
-            bleu = translation_scores(hypotheses, [data.targets], metrics=("bleu",))["bleu"]
+            hypotheses, seconds = timed_twice(translator, sources)
+            bleu = translation_scores(hypotheses, [references], metrics=("bleu",))["bleu"]
             row = {"search": name, **settings, "sentences": len(hypotheses), "cold_seconds": round(seconds[0], 2),
                    "warm_seconds": round(seconds[1], 2),
                    "sentences_per_second": round(len(hypotheses) / seconds[1], 1), "bleu": round(bleu, 2)}
             if args.by_length:
-                row["by_length"] = by_length(translator, data.sources)
+                row["by_length"] = by_length(translator, sources)
             rows.append(row)
             print(json.dumps(row), flush=True)
     result = {"run_dir": str(args.run_dir), "split": args.split, "machine": platform.platform(),

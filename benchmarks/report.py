@@ -38,26 +38,35 @@ def speedup(row, training):
     return ""
 
 
+def process_spread(row):
+    """'min–max' of a setting's per-process tokens/s; empty for a single process."""
+    rates = row.get("per_process_tokens_per_second", [])
+    return f"{min(rates):,.0f}–{max(rates):,.0f}" if len(rates) > 1 else ""
+
+
 def render_training(results):
     ceiling = results.get("ceiling", {}).get("float32", {}).get("gflops")
     rows = []
     for row in results["training"]:
         fraction = f"{100 * row['gflops'] / ceiling:.0f} %" if ceiling else "n/a"
         rows.append([row["size"], row["cell"], row["precision"], "on" if row["xla"] else "off",
-                     f"{row['target_tokens_per_second']:,.0f}", speedup(row, results["training"]),
+                     f"{row['target_tokens_per_second']:,.0f}", process_spread(row), speedup(row, results["training"]),
                      f"{row['gflops']:.0f}", fraction, f"{row['peak_rss_mb']:,}", f"{row['warmup_seconds']:.0f}"])
     first = results["training"][0]
+    processes = len(first.get("per_process_tokens_per_second", [None]))
     return "\n".join([
         "### Training throughput",
         "",
         f"Batches of {first['batch_shape'][0]} real training verse pairs whose longer side is "
-        f"{first['window'][0]}–{first['window'][1]} pieces, padded to {first['window'][1]}; median of "
-        f"{len(first['all_target_tokens_per_second'])} timed runs after warm-up. Target tokens are real "
+        f"{first['window'][0]}–{first['window'][1]} pieces, padded to {first['window'][1]}. Each setting ran "
+        f"in {processes} separate process{'es' if processes > 1 else ''}, each timing "
+        f"{len(first['all_target_tokens_per_second'])} runs after warm-up and keeping their median; the "
+        "table shows the median process and the range across processes. Target tokens are real "
         "pieces (EOS included, padding not); GFLOP/s counts the matrix products of those tokens "
         "(`benchmarks/flops.py`, training = 3 forward passes), so the fraction of the float32 ceiling "
         "is of useful work.",
         "",
-        table(["size", "cell", "precision", "XLA", "target tok/s", "bf16 vs fp32", "GFLOP/s",
+        table(["size", "cell", "precision", "XLA", "target tok/s", "across processes", "bf16 vs fp32", "GFLOP/s",
                "of fp32 ceiling", "peak RSS MB", "warm-up s"], rows),
     ])
 

@@ -50,3 +50,18 @@ def test_targets_compare_the_fastest_settings_and_say_which_are_missed():
     assert verdicts["≥ 1.5x OpenNMT-py training tok/s"] == "met"  # 4200 / 2000
     assert verdicts["≥ 1.5x OpenNMT-py beam-5 sent/s"] == "**not met**"  # 30 / 25
     assert verdicts["15-minute test BLEU above OpenNMT-py's and the TF tutorial's (13.0)"] == "met"
+
+
+def process_row(tokens, gflops, peak):
+    return {"target_tokens_per_second": tokens, "gflops": gflops, "peak_rss_mb": peak}
+
+
+def test_a_setting_is_represented_by_its_median_process_whole():
+    from benchmarks.run import median_process
+
+    three = median_process([process_row(3300, 180.0, 2000), process_row(2500, 136.0, 2600), process_row(3100, 169.0, 2100)])
+    assert (three["target_tokens_per_second"], three["gflops"]) == (3100, 169.0)  # one process's figures together
+    assert three["per_process_tokens_per_second"] == [3300, 2500, 3100]
+    assert three["peak_rss_mb"] == 2600  # the largest, whichever process it came from
+    two = median_process([process_row(3300, 180.0, 2000), process_row(2500, 136.0, 2600)])
+    assert two["target_tokens_per_second"] == 2500  # the lower middle: a figure one process really measured
