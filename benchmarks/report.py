@@ -59,7 +59,7 @@ def render_training(results):
         "",
         f"Batches of {first['batch_shape'][0]} real training verse pairs whose longer side is "
         f"{first['window'][0]}–{first['window'][1]} pieces, padded to {first['window'][1]}. Each setting ran "
-        f"in {processes} separate process{'es' if processes > 1 else ''}, each timing "
+        f"in {processes} process{'es' if processes > 1 else ''} of its own, each timing "
         f"{len(first['all_target_tokens_per_second'])} runs after warm-up and keeping their median; the "
         "table shows the median process and the range across processes. Target tokens are real "
         "pieces (EOS included, padding not); GFLOP/s counts the matrix products of those tokens "
@@ -211,6 +211,11 @@ def render(results):
     sections = [("training", render_training), ("budget", lambda r: render_budget(r["budget"])),
                 ("decoding", lambda r: render_decoding(r["decoding"])),
                 ("scaling", lambda r: render_scaling(r["scaling"])), ("peer", render_peer)]
+    parts.append("Measured: " + "; ".join(
+        f"{phase} {results[phase + '_measured_at']}" + (f" (commit {results[phase + '_commit']})"
+                                                        if phase + "_commit" in results else "")
+        for phase in ("ceiling", "training", "budget", "decoding", "scaling", "peer")
+        if phase + "_measured_at" in results) + ".")
     parts += [render_section(results) for phase, render_section in sections if phase in results]
     parts.append(render_targets(results))
     return "\n\n".join(parts) + "\n"

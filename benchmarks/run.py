@@ -211,6 +211,16 @@ def machine():
             "memory_gb": round(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2 ** 30, 1)}
 
 
+def commit():
+    """The checked-out commit, marked `+changes` when tracked files differ from it: results from
+    several runs accumulate in one file, so each phase records the code it measured."""
+    def git(*arguments):
+        return subprocess.run(["git", *arguments], cwd=ROOT, capture_output=True, text=True).stdout.strip()
+
+    head = git("rev-parse", "--short", "HEAD") or "unknown"
+    return head + ("+changes" if git("status", "--porcelain", "--untracked-files=no") else "")
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="toy scale: checks the pipeline, not for quoting")
@@ -230,6 +240,7 @@ def main():
         started = time.perf_counter()
         results[phase] = MEASURE[phase](args)
         results[phase + "_measured_at"] = time.strftime("%Y-%m-%d %H:%M")
+        results[phase + "_commit"] = commit()
         print(f"{phase} done in {time.perf_counter() - started:.0f}s", flush=True)
         output.parent.mkdir(parents=True, exist_ok=True)
         output.write_text(json.dumps(results, indent=2) + "\n")  # a later failure keeps this phase

@@ -3,9 +3,9 @@
 Off the GPU, Keras' GRU and LSTM multiply each step's input by the input kernel inside the loop: T
 small products of B rows each, forwards and again backwards. Here that is one product over all
 B x T positions, and the loop keeps only the recurrent product. Under mixed precision the recurrent
-kernel is cast once per sequence rather than once per step. Process CPU time per step fell (BENCHMARKS.md,
-"Speed"); a wall-clock gain on 2 cores was not shown. The weights, their names and the maths are Keras' own (tested against them), so a
-model saved with either layer loads into the other.
+kernel is cast once per sequence rather than once per step. In the reference model's encoder this
+made training steps 7-8 % faster (BENCHMARKS.md, "Speed"). The weights, their names and the maths
+are Keras' own (tested against them), so a model saved with either layer loads into the other.
 """
 
 import keras
