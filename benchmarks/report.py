@@ -86,6 +86,14 @@ def render_budget(budget):
     ])
 
 
+def repository_path(path):
+    """`path` relative to the repository when it lies inside it: the report is read on other machines."""
+    try:
+        return str(Path(path).resolve().relative_to(Path(__file__).resolve().parent.parent))
+    except ValueError:
+        return str(path)
+
+
 def render_decoding(decoding):
     rows = decoding["rows"]
     speed = table(["search", "batch", "sent/s (warm)", "first pass s", "test BLEU", "peak RSS MB"],
@@ -98,7 +106,7 @@ def render_decoding(decoding):
     return "\n".join([
         "### Decoding",
         "",
-        f"Test split of `{decoding['run_dir']}`, length penalty 1.0; warm = the second of two passes "
+        f"Test split of `{repository_path(decoding['run_dir'])}`, length penalty 1.0; warm = the second of two passes "
         "with one `Translator`. Beam sizes 1 (greedy), 2, 5 and 10:",
         "",
         speed,
