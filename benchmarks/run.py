@@ -12,7 +12,7 @@ the others), and the tables are rendered into `benchmarks/results/benchmarks.md`
 - training: tokens/s and FLOP rate of GRU and LSTM, float32 and mixed_bfloat16, XLA on and off, at
   the reference size and a larger one (`benchmarks.training_speed`), each setting in `--processes`
   processes (default 3) and the median process reported.
-- decoding: greedy and beam 1/2/5/10 sentences/s on the test split, by source length too.
+- decoding: greedy and beam 2/5/10 sentences/s on the test split, by source length too.
 - scaling: epoch time with 1/4, 1/2 and all of the training corpus.
 - peer: OpenNMT-py on the same data and vocabulary, same model size and budget (`benchmarks.opennmt_peer`).
 
