@@ -60,8 +60,9 @@ def render_training(results):
         f"Batches of {first['batch_shape'][0]} real training verse pairs whose longer side is "
         f"{first['window'][0]}–{first['window'][1]} pieces, padded to {first['window'][1]}. Each setting ran "
         f"in {processes} process{'es' if processes > 1 else ''} of its own, each timing "
-        f"{len(first['all_target_tokens_per_second'])} runs after warm-up and keeping their median; the "
-        "table shows the median process and the range across processes. Target tokens are real "
+        f"{len(first['all_target_tokens_per_second'])} runs after warm-up and keeping their median"
+        + ("; the table shows the median process and the range across processes" if processes > 1 else "")
+        + ". Target tokens are real "
         "pieces (EOS included, padding not); GFLOP/s counts the matrix products of those tokens "
         "(`benchmarks/flops.py`, training = 3 forward passes), so the fraction of the float32 ceiling "
         "is of useful work.",

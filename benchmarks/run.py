@@ -211,14 +211,16 @@ def machine():
             "memory_gb": round(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2 ** 30, 1)}
 
 
-def commit():
-    """The checked-out commit, marked `+changes` when tracked files differ from it: results from
-    several runs accumulate in one file, so each phase records the code it measured."""
+def commit(root=ROOT):
+    """The checked-out commit, marked `+changes` when tracked files other than the results differ
+    from it: results from several runs accumulate in one file, so each phase records the code it
+    measured. (The tracked results themselves change with every phase, so they do not count.)"""
     def git(*arguments):
-        return subprocess.run(["git", *arguments], cwd=ROOT, capture_output=True, text=True).stdout.strip()
+        return subprocess.run(["git", *arguments], cwd=root, capture_output=True, text=True).stdout.strip()
 
     head = git("rev-parse", "--short", "HEAD") or "unknown"
-    return head + ("+changes" if git("status", "--porcelain", "--untracked-files=no") else "")
+    changed = git("status", "--porcelain", "--untracked-files=no", "--", ".", f":!{RESULTS.relative_to(ROOT)}")
+    return head + ("+changes" if changed else "")
 
 
 def main():
@@ -237,10 +239,10 @@ def main():
     for phase in PHASES:
         if phase not in args.phases:
             continue
-        started = time.perf_counter()
+        started, code = time.perf_counter(), commit()
         results[phase] = MEASURE[phase](args)
         results[phase + "_measured_at"] = time.strftime("%Y-%m-%d %H:%M")
-        results[phase + "_commit"] = commit()
+        results[phase + "_commit"] = code
         print(f"{phase} done in {time.perf_counter() - started:.0f}s", flush=True)
         output.parent.mkdir(parents=True, exist_ok=True)
         output.write_text(json.dumps(results, indent=2) + "\n")  # a later failure keeps this phase

@@ -65,3 +65,26 @@ def test_a_setting_is_represented_by_its_median_process_whole():
     assert three["peak_rss_mb"] == 2600  # the largest, whichever process it came from
     two = median_process([process_row(3300, 180.0, 2000), process_row(2500, 136.0, 2600)])
     assert two["target_tokens_per_second"] == 2500  # the lower middle: a figure one process really measured
+
+
+def test_a_phase_records_its_commit_and_only_code_changes_mark_it(tmp_path):
+    import subprocess
+
+    from benchmarks.run import commit
+
+    def git(*arguments):
+        subprocess.run(["git", *arguments], cwd=tmp_path, check=True, capture_output=True)
+
+    (tmp_path / "benchmarks" / "results").mkdir(parents=True)
+    (tmp_path / "code.py").write_text("x = 1\n")
+    (tmp_path / "benchmarks" / "results" / "benchmarks.json").write_text("{}\n")
+    git("init", "-q")
+    git("add", ".")
+    git("-c", "user.name=t", "-c", "user.email=t@t", "commit", "-q", "-m", "first")
+    head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=tmp_path, capture_output=True,
+                          text=True).stdout.strip()
+    assert commit(tmp_path) == head
+    (tmp_path / "benchmarks" / "results" / "benchmarks.json").write_text('{"ceiling": {}}\n')
+    assert commit(tmp_path) == head  # the results a run writes are not a change to the code
+    (tmp_path / "code.py").write_text("x = 2\n")
+    assert commit(tmp_path) == head + "+changes"
