@@ -22,12 +22,12 @@ def main():
     parser.add_argument("--output", type=Path, default=Path("benchmarks/results/caption_baseline.json"))
     args = parser.parse_args()
 
-    from seq2seq.caption_metrics import caption_scores, format_caption_scores
-    from seq2seq.captioner import Captioner
-    from seq2seq.captioning_task import encode_images
+    from seq2seq.metrics.captions import caption_scores, format_caption_scores
+    from seq2seq.tasks.captioning.captioner import Captioner
+    from seq2seq.tasks.captioning.training import encode_images
     from seq2seq.data.captions import load_caption_split
     from seq2seq.data.images import load_images
-    from seq2seq.run_dir import RunDirectory
+    from seq2seq.training.run_dir import RunDirectory
 
     config = RunDirectory(args.run_dir).load_config()
     captioner = Captioner.load(args.run_dir)

@@ -38,9 +38,9 @@ def main():
     args = parser.parse_args()
 
     from seq2seq.data.corpus import load_split
-    from seq2seq.evaluation import translation_scores
-    from seq2seq.run_dir import RunDirectory
-    from seq2seq.translator import Translator
+    from seq2seq.metrics.translation import translation_scores
+    from seq2seq.training.run_dir import RunDirectory
+    from seq2seq.tasks.translation.translator import Translator
 
     config = RunDirectory(args.run_dir).load_config()
     data = load_split(config.data, args.split)

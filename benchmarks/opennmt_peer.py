@@ -239,8 +239,8 @@ def prepare(run_dir, work_dir=DEFAULT_WORK_DIR) -> dict:
     from seq2seq.data.corpus import load_split
     from seq2seq.data.pipeline import encode_pairs
     from seq2seq.data.readers import SkipCounter
-    from seq2seq.run_dir import RunDirectory
-    from seq2seq.tokenizer import load_tokenizers
+    from seq2seq.training.run_dir import RunDirectory
+    from seq2seq.data.tokenizer import load_tokenizers
 
     import yaml
 

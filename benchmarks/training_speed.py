@@ -34,7 +34,7 @@ SIZES = {
 def window_batches(pairs, batch_size, lowest, highest, count, seed=0):
     """`count` batches of pairs whose longer side (BOS/EOS included) is in [lowest, highest],
     padded to `highest`: ((source, target_in), target_out) numpy arrays, plus real-token counts."""
-    from seq2seq.tokenizer import BOS_ID, EOS_ID
+    from seq2seq.tokens import BOS_ID, EOS_ID
 
     lengths = np.maximum([len(s) for s in pairs.sources], [len(t) + 1 for t in pairs.targets])
     chosen = np.flatnonzero((lengths >= lowest) & (lengths <= highest))
@@ -63,9 +63,10 @@ def measure(config, tokenizer_dir, steps, repeats, window):
 
     from seq2seq.data.corpus import load_split
     from seq2seq.data.pipeline import encode_pairs
-    from seq2seq.models import TranslationModel
-    from seq2seq.tokenizer import load_tokenizers
-    from seq2seq.training import compile_for_training
+    from seq2seq.tasks.translation.model import TranslationModel
+    from seq2seq.data.tokenizer import load_tokenizers
+    from seq2seq.training.loop import compile_for_training
+    from seq2seq.training.losses import token_loss_and_metrics
 
     keras.utils.set_random_seed(config.seed)
     source_tokenizer, target_tokenizer = load_tokenizers(tokenizer_dir)
@@ -74,7 +75,7 @@ def measure(config, tokenizer_dir, steps, repeats, window):
     batches = window_batches(pairs, config.train.batch_size, *window, count=8)
     model = TranslationModel.from_settings(config.model, source_tokenizer.vocab_size, target_tokenizer.vocab_size,
                                            config.train.precision)
-    compile_for_training(model, config.train, steps_per_epoch=1000)
+    compile_for_training(model, config.train, 1000, *token_loss_and_metrics(config.train))
 
     started = time.perf_counter()
     for inputs, targets, _ in batches[:2]:  # traces and compiles the one shape

@@ -8,11 +8,11 @@ __version__ = "0.1.0"
 __all__ = ["Captioner", "Translator", "train", "load_config", "evaluate_run"]
 
 _LAZY = {
-    "Captioner": "seq2seq.captioner",
-    "Translator": "seq2seq.translator",
-    "train": "seq2seq.training",
+    "Captioner": "seq2seq.tasks.captioning.captioner",
+    "Translator": "seq2seq.tasks.translation.translator",
+    "train": "seq2seq.training.loop",
     "load_config": "seq2seq.config",
-    "evaluate_run": "seq2seq.run_evaluation",
+    "evaluate_run": "seq2seq.evaluation",
 }
 
 

@@ -1,4 +1,7 @@
-"""The `seq2seq` command: data, train, translate, caption, evaluate, plot, average, export.
+"""The `seq2seq` command: data, train, evaluate, plot, average, and each task's own verbs.
+
+The verbs every run has live here; a task adds its own (`translate`, `caption`, `classify`, ...)
+from its folder through the registry (`seq2seq.tasks`).
 
 Problems the user can fix (bad config, bad data, missing files) print one `error:` line and exit
 with status 2; anything else is a bug and keeps its traceback.
@@ -8,6 +11,9 @@ import argparse
 import os
 import sys
 from pathlib import Path
+
+from seq2seq.cli_options import add_decode_options, add_model_options, decode_settings
+from seq2seq.tasks import registered_tasks
 
 
 def main(argv=None):
@@ -64,104 +70,41 @@ def _parser():
     data.set_defaults(command=_data)
 
     train = commands.add_parser("train", help="train a model from a YAML config")
-    train.add_argument("config", type=Path)
+    train.add_argument("config", type=Path, metavar="CONFIG", help="a YAML config, e.g. configs/spa_eng.yaml")
     train.add_argument("--run-dir", type=Path, help="where to write the run (default: runs/<config name>)")
     train.add_argument("--resume", action="store_true", help="continue the run directory's last checkpoint")
     train.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                        help="override a config value, e.g. --set train.epochs=3 (repeatable)")
     train.set_defaults(command=_train)
 
-    translate = commands.add_parser("translate", help="translate sentences with a trained run")
-    translate.add_argument("run_dir", type=Path)
-    translate.add_argument("text", nargs="*", help="sentences to translate (default: read --input or stdin)")
-    translate.add_argument("--input", "-i", type=Path, help="file with one sentence per line ('-' for stdin)")
-    translate.add_argument("--output", "-o", type=Path, help="write translations here instead of stdout")
-    _add_model_options(translate)
-    _add_decode_options(translate)
-    translate.set_defaults(command=_translate)
-
-    caption = commands.add_parser("caption", help="caption images with a trained captioning run")
-    caption.add_argument("run_dir", type=Path)
-    caption.add_argument("images", nargs="+", type=Path, help="image files (PNG, JPEG, ...)")
-    caption.add_argument("--output", "-o", type=Path, help="write `image<TAB>caption` lines here instead of stdout")
-    caption.add_argument("--attention-dir", type=Path, help="also draw each caption's attention over its image "
-                         "into this directory, one PNG per image")
-    caption.add_argument("--model", dest="model_file", type=Path,
-                         help="model file to use instead of RUN_DIR/model.keras")
-    _add_decode_options(caption)
-    caption.set_defaults(command=_caption)
-
-    evaluate = commands.add_parser("evaluate", help="score a trained run on a split with sacreBLEU "
-                                   "(captions: BLEU-1..4 and CIDEr-D)")
-    evaluate.add_argument("run_dir", type=Path)
+    evaluate = commands.add_parser("evaluate", help="score a trained run on a split with its task's metrics "
+                                   "(BLEU, CIDEr-D, accuracy, F1...)")
+    evaluate.add_argument("run_dir", type=Path, metavar="RUN_DIR", help="a run directory made by `seq2seq train`")
     evaluate.add_argument("--split", default="test", choices=["dev", "test"])
-    _add_model_options(evaluate)
-    _add_decode_options(evaluate)
+    add_model_options(evaluate)
+    add_decode_options(evaluate)
     evaluate.set_defaults(command=_evaluate)
 
     plot = commands.add_parser("plot", help="draw a run's training curves and attention heatmaps as PNG files")
-    plot.add_argument("run_dir", type=Path)
-    plot.add_argument("--text", action="append", default=[], help="translation runs: also draw the attention of "
-                      "this sentence's translation (repeatable)")
-    plot.add_argument("--image", action="append", default=[], type=Path, help="captioning runs: also draw the "
-                      "attention over this image for each word of its caption (repeatable)")
+    plot.add_argument("run_dir", type=Path, metavar="RUN_DIR", help="a run directory made by `seq2seq train`")
+    plot.add_argument("--text", action="append", default=[], help="text runs: also draw what the model attended to "
+                      "for this input (repeatable)")
+    plot.add_argument("--image", action="append", default=[], type=Path, help="image runs: also draw the "
+                      "attention over this image (repeatable)")
     plot.add_argument("--output-dir", type=Path, help="where to write the PNGs (default: RUN_DIR/plots)")
-    _add_model_options(plot)
-    _add_decode_options(plot, exclude=("n_best", "batch_size"))
+    add_model_options(plot, ensemble=False)
+    add_decode_options(plot, exclude=("n_best", "batch_size"))
     plot.set_defaults(command=_plot)
 
     average = commands.add_parser("average", help="average the last N epoch checkpoints into one model")
-    average.add_argument("run_dir", type=Path)
+    average.add_argument("run_dir", type=Path, metavar="RUN_DIR", help="a run directory made by `seq2seq train`")
     average.add_argument("--last", type=int, default=5, metavar="N", help="how many checkpoints (default 5)")
     average.add_argument("--output", "-o", type=Path, help="model file (default: RUN_DIR/model.averaged.keras)")
     average.set_defaults(command=_average)
 
-    export = commands.add_parser("export", help="write a TensorFlow SavedModel: strings in, translations out")
-    export.add_argument("run_dir", type=Path)
-    export.add_argument("out_dir", type=Path)
-    export.add_argument("--model", dest="model_file", type=Path,
-                        help="model file to export instead of RUN_DIR/model.keras, e.g. one made by `seq2seq average`")
-    _add_decode_options(export, exclude=("n_best", "batch_size"))  # the signature returns one text per input
-    export.set_defaults(command=_export)
+    for task in registered_tasks():
+        task.add_commands(commands)
     return parser
-
-
-DECODE_OPTIONS = (
-    # flag, config key, type, help
-    ("--beam-size", "beam_size", int, "beam width; 1 is greedy search"),
-    ("--n-best", "n_best", int, "hypotheses to output per sentence (at most the beam size; samples with --sample)"),
-    ("--length-penalty", "length_penalty", float, "GNMT length penalty alpha (0: none; 0.6-1.0 is usual)"),
-    ("--coverage-penalty", "coverage_penalty", float, "GNMT coverage penalty beta (0: none)"),
-    ("--temperature", "temperature", float, "sampling temperature"),
-    ("--top-k", "top_k", int, "sample among the k most likely tokens (0: all)"),
-    ("--seed", "seed", int, "sampling seed"),
-    ("--batch-size", "batch_size", int, "sentences decoded together"),
-)
-
-
-def _add_decode_options(parser, exclude=()):
-    """Flags that change the run's `decode:` settings for this command only."""
-    group = parser.add_argument_group("search (defaults: the run's decode: settings)")
-    for flag, key, kind, text in DECODE_OPTIONS:
-        if key not in exclude:
-            group.add_argument(flag, dest=f"decode_{key}", type=kind, help=text)
-    group.add_argument("--sample", dest="decode_sample", action="store_const", const=True,
-                       help="sample outputs instead of searching for the best")
-
-
-def _add_model_options(parser):
-    group = parser.add_argument_group("which model")
-    group.add_argument("--model", dest="model_file", type=Path,
-                       help="model file to use instead of RUN_DIR/model.keras, e.g. one made by `seq2seq average`")
-    group.add_argument("--ensemble", action="append", default=[], type=Path, metavar="RUN_DIR",
-                       help="decode with this run's model too, averaging probabilities (repeatable)")
-
-
-def _decode_settings(args):
-    """Only the flags given, as DecodeConfig field changes."""
-    prefix = "decode_"
-    return {key[len(prefix):]: value for key, value in vars(args).items()
-            if key.startswith(prefix) and value is not None}
 
 
 DATA_BUILDERS = ("bible-es-en", "shapes", "tuxpaint", "efficientnet-lite0")
@@ -189,9 +132,9 @@ def _data(args):
 
 def _train(args):
     from seq2seq.config import load_config
-    from seq2seq.distribute import resumed_run_directory
-    from seq2seq.run_dir import RunDirectory
-    from seq2seq.training import train
+    from seq2seq.training.distribute import resumed_run_directory
+    from seq2seq.training.run_dir import RunDirectory
+    from seq2seq.training.loop import train
 
     run_dir = args.run_dir or Path("runs") / args.config.stem
     if args.resume:
@@ -202,110 +145,33 @@ def _train(args):
     train(config, run_dir, resume=args.resume)
 
 
-def _translate(args):
-    from seq2seq.errors import Seq2SeqError
-    from seq2seq.translator import Translator, moses_nbest_lines
-
-    sentences = args.text or _read_lines(args.input)
-    if not sentences:
-        raise Seq2SeqError("nothing to translate: give sentences, --input FILE, or text on stdin")
-    translator = Translator.load(args.run_dir, model_file=args.model_file, ensemble=args.ensemble,
-                                 **_decode_settings(args))
-    results = translator.translate_with_details(sentences, with_attention=False)
-    if translator.decode_config.n_best > 1:
-        lines = moses_nbest_lines(results)
-    else:
-        lines = [result.text for result in results]
-    _write_lines(lines, args.output)
-
-
-def _write_lines(lines, path):
-    """Output lines to `path` (--output) or stdout."""
-    text = "\n".join(lines) + "\n"
-    if path:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text, encoding="utf-8")
-    else:
-        sys.stdout.write(text)
-
-
-def _read_lines(path):
-    """One sentence per line from a file or stdin; a blank line is an error, so output lines stay aligned."""
-    from seq2seq.errors import DataError
-
-    name = "<stdin>" if path is None or str(path) == "-" else path
-    try:
-        data = sys.stdin.buffer.read() if name == "<stdin>" else path.read_bytes()
-        lines = data.decode("utf-8").splitlines()
-    except FileNotFoundError:
-        raise DataError(path, None, "file not found") from None
-    except UnicodeDecodeError as error:
-        line = data[:error.start].count(b"\n") + 1
-        raise DataError(name, line, "not valid UTF-8; convert the file to UTF-8") from None
-    while lines and not lines[-1].strip():
-        lines.pop()
-    for number, line in enumerate(lines, start=1):
-        if not line.strip():
-            raise DataError(name, number, "empty line: every line must hold a sentence to translate")
-    return [line.strip() for line in lines]
-
-
-def _caption(args):
-    from seq2seq.captioner import Captioner
-    from seq2seq.plotting import caption_attention_figure, save_figure
-
-    captioner = Captioner.load(args.run_dir, model_file=args.model_file, **_decode_settings(args))
-    results = captioner.caption_with_details(args.images, with_attention=args.attention_dir is not None)
-    if captioner.decode_config.n_best > 1:
-        lines = [f"{image}\t{hypothesis.text}\t{hypothesis.score:.4f}"
-                 for image, result in zip(args.images, results) for hypothesis in result.hypotheses]
-    else:
-        lines = [f"{image}\t{result.text}" for image, result in zip(args.images, results)]
-    if args.attention_dir:
-        for number, (image, result) in enumerate(zip(args.images, results), start=1):
-            save_figure(caption_attention_figure(result), args.attention_dir / f"{number}-{image.stem}.png")
-    _write_lines(lines, args.output)
-
-
 def _evaluate(args):
-    from seq2seq.run_evaluation import evaluate_run
+    from seq2seq.evaluation import evaluate_run
 
     evaluate_run(args.run_dir, args.split, model_file=args.model_file, ensemble=args.ensemble,
-                 **_decode_settings(args))
+                 **decode_settings(args))
 
 
 def _plot(args):
-    from seq2seq.plotting import attention_figure, save_figure, training_curves_figure
-    from seq2seq.translator import Translator
+    from seq2seq.plotting import save_figure, training_curves_figure
+    from seq2seq.tasks import task_named
+    from seq2seq.training.run_dir import RunDirectory
 
-    out_dir = args.output_dir or args.run_dir / "plots"
-    written = [save_figure(training_curves_figure(args.run_dir), out_dir / "training.png")]
-    if args.image:
-        from seq2seq.captioner import Captioner
-        from seq2seq.plotting import caption_attention_figure
-
-        captioner = Captioner.load(args.run_dir, model_file=args.model_file, **_decode_settings(args))
-        for number, result in enumerate(captioner.caption_with_details(args.image), start=1):
-            written.append(save_figure(caption_attention_figure(result), out_dir / f"caption-attention-{number}.png"))
-    if args.text:
-        translator = Translator.load(args.run_dir, model_file=args.model_file, ensemble=args.ensemble,
-                                     **_decode_settings(args))
-        for number, result in enumerate(translator.translate_with_details(args.text), start=1):
-            written.append(save_figure(attention_figure(result), out_dir / f"attention-{number}.png"))
+    run = RunDirectory(args.run_dir)
+    task = task_named(run.load_config().task, str(run.config_file))
+    out_dir = args.output_dir or run.path / "plots"
+    written = [save_figure(training_curves_figure(run.path), out_dir / "training.png")]
+    if args.text or args.image:
+        written += task.draw(run.path, out_dir, args.text, args.image, model_file=args.model_file,
+                             **decode_settings(args))
     for path in written:
         print(path)
 
 
 def _average(args):
-    from seq2seq.averaging import average_checkpoints
+    from seq2seq.training.averaging import average_checkpoints
 
     average_checkpoints(args.run_dir, args.last, args.output)
-
-
-def _export(args):
-    from seq2seq.export import export_run
-
-    export_run(args.run_dir, args.out_dir, model_file=args.model_file, **_decode_settings(args))
 
 
 if __name__ == "__main__":

@@ -21,8 +21,8 @@ from seq2seq.errors import ConfigError
 
 SCIENTIFIC = re.compile(r"[-+]?(\d+\.?\d*|\.\d+)[eE][-+]?\d+")
 CellType = Literal["gru", "lstm", "simple_rnn"]
-TRANSLATION_CORPORA = ("bible-es-en", "files")
-CAPTION_CORPORA = ("shapes", "tuxpaint", "flickr8k", "coco")
+# Written into every run's config.yaml; a saved config without it was written by seq2seq 0.1.0.
+CONFIG_VERSION = 2
 AttentionType = Literal["bahdanau", "luong-dot", "luong-general", "luong-concat"]
 
 
@@ -30,6 +30,7 @@ AttentionType = Literal["bahdanau", "luong-dot", "luong-general", "luong-concat"
 class DataConfig:
     """Which corpus to read, in which direction, and how to treat bad rows (and bad images).
 
+    `corpus` is one of the task's corpora (default: the task's first; `seq2seq.tasks` lists them).
     Translation reads `bible-es-en` or `files` (`train`/`dev`/`test` in `format`). Captioning reads
     `shapes` (built in, `synthetic_images` of them), `tuxpaint` (captions in `target_lang`, en or es),
     `flickr8k` or `coco`: those two need `captions` (Flickr8k captions.txt or Flickr8k.token.txt; COCO
@@ -38,7 +39,7 @@ class DataConfig:
     training images (each keeps all its captions) and `max_target_length` the caption pieces.
     """
 
-    corpus: Literal["bible-es-en", "files", "shapes", "tuxpaint", "flickr8k", "coco"] = "bible-es-en"
+    corpus: Optional[str] = None
     format: Literal["aligned", "tsv", "tatoeba"] = "aligned"
     train: Optional[str] = None
     dev: Optional[str] = None
@@ -87,10 +88,11 @@ class ImageEncoderConfig:
 
 @dataclass
 class ModelConfig:
-    """Sizes of the encoder and decoder. Captioning uses the decoder keys, `encoder_units` as the
-    size image features are projected to, and `image_encoder`. `context_gate` is Show, Attend and
-    Tell's gating scalar on the attention context (any task); `attention_regularization` is its
-    doubly stochastic attention penalty, lambda (captioning only)."""
+    """Sizes of the encoder and decoder; each task reads only some keys (its `model_keys`), and any
+    other must keep its default. Captioning uses the decoder keys, `feature_units` (the size image
+    features are projected to) and `image_encoder`. `context_gate` is Show, Attend and Tell's gating
+    scalar on the attention context; `attention_regularization` its doubly stochastic attention
+    penalty, lambda. `pooling` is how a classifier turns the encoder's outputs into one vector."""
 
     cell: CellType = "gru"
     embedding_dim: int = 256
@@ -105,14 +107,17 @@ class ModelConfig:
     tie_embeddings: bool = False
     context_gate: bool = False
     attention_regularization: float = 0.0
+    feature_units: int = 256
+    pooling: Literal["attention", "last", "mean"] = "attention"
     image_encoder: ImageEncoderConfig = field(default_factory=ImageEncoderConfig)
 
 
 @dataclass
 class EarlyStoppingConfig:
-    """`dev_bleu` is greedy dev BLEU for translation and BLEU-4 for captioning."""
+    """`metric` is one of the task's dev metrics (default: its first), e.g. `dev_bleu` (greedy dev
+    BLEU for translation, BLEU-4 for captioning) or `dev_loss` for any task."""
 
-    metric: Literal["dev_bleu", "dev_loss"] = "dev_bleu"
+    metric: Optional[str] = None
     patience: int = 3
 
 
@@ -182,7 +187,10 @@ class DistributeConfig:
 
 @dataclass
 class Config:
-    task: Literal["translation", "captioning"] = "translation"
+    """A whole run; `task` is a registered task (`seq2seq.tasks`)."""
+
+    task: str = "translation"
+    config_version: int = CONFIG_VERSION
     seed: int = 1234
     data: DataConfig = field(default_factory=DataConfig)
     tokenizer: TokenizerConfig = field(default_factory=TokenizerConfig)
@@ -198,8 +206,11 @@ class Config:
         return yaml.safe_dump(self.to_dict(), sort_keys=False)
 
 
-def load_config(path, overrides=None) -> Config:
-    """Read a YAML file, apply `section.key=value` overrides, and validate every key and type."""
+def load_config(path, overrides=None, saved_run=False) -> Config:
+    """Read a YAML file, apply `section.key=value` overrides, and validate every key and type.
+
+    `saved_run`: the file is a run directory's config.yaml, possibly written by an older release.
+    """
     path = Path(path)
     if not path.is_file():
         raise ConfigError(f"{path}: config file not found")
@@ -209,25 +220,48 @@ def load_config(path, overrides=None) -> Config:
         raise ConfigError(f"{path}: not valid YAML: {error}") from None
     if not isinstance(raw, dict):
         raise ConfigError(f"{path}: expected a mapping of sections at the top level")
+    if saved_run:
+        raw = upgrade_saved_config(raw)
     for override in overrides or []:
         _apply_override(raw, override)
     return config_from_dict(raw, source=str(path))
 
 
 def config_from_dict(raw: dict, source: str = "config") -> Config:
+    """Build and check a config; the task's defaults fill `data.corpus` and the early-stopping metric."""
+    from seq2seq.tasks import task_named
+
+    task = task_named(raw.get("task", Config.task), source)
     config = _build(Config, raw, source, prefix="")
-    _check_consistency(config, source)
+    config.data.corpus = config.data.corpus or task.corpora[0]
+    config.train.early_stopping.metric = config.train.early_stopping.metric or next(iter(task.dev_metrics))
+    _check_consistency(config, task, source)
     return config
+
+
+def upgrade_saved_config(raw: dict) -> dict:
+    """A run's saved config as this version reads it (the keys a release renamed, moved over).
+
+    seq2seq 0.1.0 stored a captioner's feature size as `model.encoder_units`.
+    """
+    if raw.get("config_version") is None:
+        raw = {**raw, "config_version": CONFIG_VERSION}
+        model = raw.get("model")
+        if raw.get("task") == "captioning" and isinstance(model, dict) and "encoder_units" in model:
+            model = dict(model)
+            model["feature_units"] = model.pop("encoder_units")
+            raw["model"] = model
+    return raw
 
 
 POSITIVE = ("data.max_source_length", "data.max_target_length", "tokenizer.vocab_size", "model.embedding_dim",
             "model.encoder_units", "model.encoder_layers", "model.decoder_units", "model.decoder_layers",
-            "model.attention_units", "train.batch_size", "train.epochs", "train.buckets",
+            "model.attention_units", "model.feature_units", "train.batch_size", "train.epochs", "train.buckets",
             "train.early_stopping.patience", "train.keep_checkpoints", "data.synthetic_images",
             "model.image_encoder.image_size")
 
 
-def _check_consistency(config, source):
+def _check_consistency(config, task, source):
     """Checks across keys, made at load time so a bad value never reaches TensorFlow."""
     for key in POSITIVE:
         value = config
@@ -237,7 +271,10 @@ def _check_consistency(config, source):
             raise ConfigError(f"{source}: '{key}' must be at least 1, got {value}")
     if not 0 <= config.model.dropout < 1 or not 0 <= config.train.label_smoothing < 1:
         raise ConfigError(f"{source}: 'model.dropout' and 'train.label_smoothing' must be in [0, 1)")
-    _check_task(config, source)
+    if config.config_version != CONFIG_VERSION:
+        raise ConfigError(f"{source}: 'config_version' {config.config_version} is not this release's "
+                          f"({CONFIG_VERSION}); remove the key from a config you wrote")
+    _check_task(config, task, source)
     columns = config.data.columns
     if len(columns) != 2 or not all(isinstance(c, int) and not isinstance(c, bool) and c >= 0 for c in columns):
         raise ConfigError(f"{source}: 'data.columns' must be two column numbers [source, target], got {columns}")
@@ -247,23 +284,30 @@ def _check_consistency(config, source):
     if config.distribute.strategy == "multi_worker" and config.train.max_minutes:
         raise ConfigError(f"{source}: 'train.max_minutes' cannot be used with 'distribute.strategy: multi_worker': "
                           "workers whose clocks ran out at different steps would wait for each other forever")
-    memory_dim = config.model.encoder_units * (2 if config.model.bidirectional else 1)
-    if config.model.attention == "luong-dot" and config.model.decoder_units != memory_dim:
-        raise ConfigError(
-            f"{source}: 'model.attention: luong-dot' needs model.decoder_units ({config.model.decoder_units}) "
-            f"to equal the encoder output size ({memory_dim}); use luong-general instead")
+    task.check_config(config, source)
 
 
-def _check_task(config, source):
-    corpora = TRANSLATION_CORPORA if config.task == "translation" else CAPTION_CORPORA
-    if config.data.corpus not in corpora:
-        raise ConfigError(f"{source}: 'data.corpus: {config.data.corpus}' is not a {config.task} corpus; "
-                          f"use one of {', '.join(corpora)} (or set 'task')")
+def _check_task(config, task, source):
+    """The corpus, the early-stopping metric and the model keys must be ones the task reads."""
+    if config.data.corpus not in task.corpora:
+        raise ConfigError(f"{source}: 'data.corpus: {config.data.corpus}' is not a {task.name} corpus; "
+                          f"use one of {', '.join(task.corpora)} (or set 'task')")
+    metric = config.train.early_stopping.metric
+    if metric not in task.dev_metrics:
+        close = difflib.get_close_matches(str(metric), task.dev_metrics, n=1)
+        raise ConfigError(f"{source}: 'train.early_stopping.metric' must be one of {', '.join(task.dev_metrics)} "
+                          f"for {task.name}, got {metric!r}" + (f"; did you mean '{close[0]}'?" if close else ""))
+    defaults = ModelConfig()
+    for key in (field.name for field in dataclasses.fields(ModelConfig)):
+        if key not in task.model_keys and getattr(config.model, key) != getattr(defaults, key):
+            if key in task.renamed_keys:
+                raise ConfigError(f"{source}: 'model.{key}' is not read by {task.name}; it is now "
+                                  f"'model.{task.renamed_keys[key]}'")
+            raise ConfigError(f"{source}: 'model.{key}' does not apply to {task.name}; it reads "
+                              f"{', '.join(task.model_keys)}")
     if config.model.attention_regularization < 0 or config.model.image_encoder.fine_tune_blocks < 0:
         raise ConfigError(f"{source}: 'model.attention_regularization' and "
                           "'model.image_encoder.fine_tune_blocks' must be at least 0")
-    if config.task == "translation" and config.model.attention_regularization:
-        raise ConfigError(f"{source}: 'model.attention_regularization' applies to captioning only")
     _check_image_encoder(config.model.image_encoder, source)
 
 

@@ -1,50 +1,45 @@
-"""Corpus-level BLEU, chrF and TER with sacreBLEU, so scores are comparable across papers."""
+"""`seq2seq evaluate`: score a trained run on a split with its task's metrics.
+
+Each task writes `eval/<split>.<search>.hyp` (its predictions, one line per input) and
+`.scores.json` beside it; this module picks the task and names the files.
+"""
 
 import json
 from pathlib import Path
 
-from sacrebleu.metrics import BLEU, CHRF, TER
-
-from seq2seq.errors import Seq2SeqError
-
-METRIC_LABELS = {"bleu": "BLEU", "chrf": "chrF", "ter": "TER"}
-METRICS = {"bleu": BLEU, "chrf": CHRF, "ter": TER}
+from seq2seq.tasks import task_named
+from seq2seq.training.run_dir import RunDirectory
 
 
-def translation_scores(hypotheses, references, metrics=tuple(METRIC_LABELS)) -> dict:
-    """Score hypotheses against one or more reference streams (default 13a tokenisation).
+def evaluate_run(run_dir, split="test", log=print, model_file=None, ensemble=(), **decode_settings) -> dict:
+    """Evaluate `run_dir`'s best model (or `model_file`, or an `ensemble` with other runs) on `split`.
 
-    TER is by far the slowest (about 20 s for the 1,060 bible test verses, against 1 s for BLEU and
-    chrF together), so callers that score often or against several references leave it out.
+    Keyword arguments change the run's decode settings. -> the scores also written to
+    `eval/<split>.<search>.scores.json` (see `search_name`).
     """
-    hypotheses = list(hypotheses)
-    references = [list(stream) for stream in references]
-    if not hypotheses:
-        raise Seq2SeqError("no hypotheses to score")
-    if not references:
-        raise Seq2SeqError("no reference streams to score against")
-    for number, stream in enumerate(references, start=1):
-        if len(stream) != len(hypotheses):
-            raise Seq2SeqError(
-                f"reference stream {number} has {len(stream)} sentences "
-                f"but there are {len(hypotheses)} hypotheses"
-            )
-    metrics = {name: METRICS[name]() for name in metrics}
-    scores = {
-        name: float(metric.corpus_score(hypotheses, references).score)
-        for name, metric in metrics.items()
-    }
-    scores["signatures"] = {name: str(metric.get_signature()) for name, metric in metrics.items()}
-    scores["sentences"] = len(hypotheses)
-    return scores
+    run = RunDirectory(run_dir)
+    task = task_named(run.load_config().task, str(run.config_file))
+    return task.evaluate(run, split, log, model_file=model_file, ensemble=ensemble, **decode_settings)
 
 
-def format_scores(scores) -> str:
-    """The scores on one line, then the signatures needed to reproduce them."""
-    shown = [(name, label) for name, label in METRIC_LABELS.items() if name in scores]
-    headline = "  ".join(f"{label} {scores[name]:.2f}" for name, label in shown)
-    signatures = [f"  {label} signature: {scores['signatures'][name]}" for name, label in shown]
-    return "\n".join([headline, *signatures])
+def search_name(decode, model_file=None, ensemble=()) -> str:
+    """A short file-name tag for a search, its settings that change the output, and the model it ran with.
+
+    e.g. `greedy`, `beam5-lp1`, `beam5-lp0.6-cp0.2.averaged`, `sample-t0.8-k10-seed3.ensemble2`.
+    """
+    if decode.sample:
+        name = "sample" + (f"-t{decode.temperature:g}" if decode.temperature != 1 else "")
+        name += (f"-k{decode.top_k}" if decode.top_k else "") + f"-seed{decode.seed}"
+    elif decode.beam_size == 1:
+        name = "greedy"  # the penalties only score its one output
+    else:
+        name = f"beam{decode.beam_size}" + (f"-lp{decode.length_penalty:g}" if decode.length_penalty else "")
+        name += f"-cp{decode.coverage_penalty:g}" if decode.coverage_penalty else ""
+    if model_file:
+        name += "." + Path(model_file).name.removesuffix(".keras").removeprefix("model.")
+    if ensemble:
+        name += f".ensemble{len(ensemble) + 1}"
+    return name
 
 
 def write_evaluation(out_dir, name, hypotheses, scores) -> Path:

@@ -14,7 +14,7 @@ def tiny_model(seed=3, target_vocab_size=12):
     """An untrained TranslationModel small enough to search exhaustively; 30 source pieces."""
     import keras
 
-    from seq2seq.models import TranslationModel
+    from seq2seq.tasks.translation.model import TranslationModel
 
     keras.utils.set_random_seed(seed)
     return TranslationModel(30, target_vocab_size, embedding_dim=16, encoder_units=16, encoder_layers=1,
@@ -81,7 +81,7 @@ tokenizer: {{type: bpe, vocab_size: 100}}
 model:
   image_encoder: {{kind: small_cnn, image_size: 32, filters: [16, 32]}}
   embedding_dim: 32
-  encoder_units: 64
+  feature_units: 64
   decoder_units: 96
   attention_units: 48
   dropout: 0.0

@@ -3,7 +3,7 @@
 import pytest
 from sacrebleu.metrics import BLEU
 
-from seq2seq.caption_metrics import caption_scores, cider_d, format_caption_scores
+from seq2seq.metrics.captions import caption_scores, cider_d, format_caption_scores
 from seq2seq.errors import Seq2SeqError
 
 # Lowercase, whitespace-tokenised and free of punctuation, so that the reference implementation

@@ -10,9 +10,9 @@ import tensorflow as tf
 from seq2seq.config import DecodeConfig
 from seq2seq.errors import ConfigError
 from seq2seq.layers.image_encoders import PretrainedCNN, SmallCNN, network_blocks
-from seq2seq.models import CaptionModel
+from seq2seq.tasks.captioning.model import CaptionModel
 from seq2seq.search import CompiledSearch, image_inputs
-from seq2seq.tokenizer import EOS_ID, PAD_ID
+from seq2seq.tokens import EOS_ID, PAD_ID
 
 SMALL_CNN = dict(kind="small_cnn", image_size=32, filters=[8, 16])
 

@@ -9,7 +9,7 @@ from PIL import Image
 
 from conftest import shapes_config_text
 from seq2seq import Captioner
-from seq2seq.caption_metrics import caption_scores
+from seq2seq.metrics.captions import caption_scores
 from seq2seq.cli import main
 from seq2seq.config import load_config
 from seq2seq.data.captions import load_caption_split
@@ -17,8 +17,8 @@ from seq2seq.data.images import load_images
 from seq2seq.data.shapes import read_shapes
 from seq2seq.errors import Seq2SeqError
 from seq2seq.layers.image_encoders import PretrainedCNN
-from seq2seq.run_dir import RunDirectory
-from seq2seq.run_evaluation import evaluate_run
+from seq2seq.training.run_dir import RunDirectory
+from seq2seq.evaluation import evaluate_run
 
 
 def _test_images(run, count=None):
@@ -132,7 +132,7 @@ def test_frozen_backbone_features_are_computed_once_and_bad_images_counted(train
         f"{{kind: keras_application, backbone: MobileNetV2, image_size: 64, weights: {weights}}}"))
     assert load_config(config).data.corpus == "flickr8k"
     logged = []
-    from seq2seq.training import train
+    from seq2seq.training.loop import train
 
     train(load_config(config), tmp_path / "run", log=logged.append)
     features = tmp_path / "run" / "features" / "train.npy"

@@ -10,7 +10,7 @@ import keras
 import pytest
 
 from seq2seq.cli import main
-from seq2seq.tokenizer import Tokenizer
+from seq2seq.data.tokenizer import Tokenizer
 
 
 def test_translate_arguments_file_and_stdin_agree(trained_run, tmp_path, capsys, monkeypatch):

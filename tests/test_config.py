@@ -90,8 +90,12 @@ CAPTIONING = "task: captioning\ndata: {corpus: shapes}\n"
 
 @pytest.mark.parametrize("text, message", [
     ("data: {corpus: shapes}", "'data.corpus: shapes' is not a translation corpus"),
-    ("task: captioning", "'data.corpus: bible-es-en' is not a captioning corpus"),
-    ("model: {attention_regularization: 1.0}", "applies to captioning only"),
+    ("task: captioning\ndata: {corpus: bible-es-en}", "'data.corpus: bible-es-en' is not a captioning corpus"),
+    ("task: captionning", "'task' must be one of .*did you mean 'captioning'"),
+    ("model: {attention_regularization: 1.0}", "'model.attention_regularization' does not apply to translation"),
+    (CAPTIONING + "model: {encoder_units: 64}", "'model.encoder_units' is not read by captioning; it is now "
+                                               "'model.feature_units'"),
+    (CAPTIONING + "train: {early_stopping: {metric: dev_chrf}}", "must be one of dev_bleu, dev_cider, dev_loss"),
     (CAPTIONING + "model: {image_encoder: {kind: keras_application, backbone: MobileNetV2}}", "needs"),
     (CAPTIONING + "model: {image_encoder: {kind: efficientnet_lite0, weights: x.h5}}", "keras_application' only"),
     (CAPTIONING + "model: {image_encoder: {image_size: 4, filters: [8, 8, 8]}}", "at least 8"),

@@ -13,9 +13,9 @@ import pytest
 from conftest import reversal_config_text, write_reversal_task
 from seq2seq.cli import main
 from seq2seq.config import DistributeConfig
-from seq2seq.distribute import cluster_role, make_strategy, own_run_directory
+from seq2seq.training.distribute import cluster_role, make_strategy, own_run_directory
 from seq2seq.errors import ConfigError
-from seq2seq.run_dir import load_model_file
+from seq2seq.models.loading import load_model_file
 
 # Logical devices must be configured before TensorFlow's runtime starts, so mirrored training on
 # two CPUs runs in a fresh process.

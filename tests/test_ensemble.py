@@ -4,10 +4,11 @@ import pytest
 
 from conftest import padded_source, tiny_model
 from seq2seq.config import DecodeConfig
-from seq2seq.ensemble import EnsembleModel, check_same_tokenizers
+from seq2seq.tasks.translation.ensemble import EnsembleModel, check_same_tokenizers
 from seq2seq.errors import Seq2SeqError
 from seq2seq.search import CompiledSearch, search_translations
-from seq2seq.tokenizer import BOS_ID, load_tokenizers, train_tokenizers
+from seq2seq.tokens import BOS_ID
+from seq2seq.data.tokenizer import load_tokenizers, train_tokenizers
 
 
 SEARCHES = {

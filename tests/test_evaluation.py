@@ -6,7 +6,8 @@ import math
 import pytest
 
 from seq2seq.errors import Seq2SeqError
-from seq2seq.evaluation import format_scores, translation_scores, write_evaluation
+from seq2seq.evaluation import write_evaluation
+from seq2seq.metrics.translation import format_scores, translation_scores
 
 SENTENCES = ["the cat sat on the mat today", "a dog barked at the postman twice"]
 

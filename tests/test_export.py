@@ -9,10 +9,10 @@ import sys
 import pytest
 from sentencepiece import sentencepiece_model_pb2
 
-from seq2seq import export
 from seq2seq.errors import Seq2SeqError
-from seq2seq.export import export_run
-from seq2seq.translator import Translator
+from seq2seq.tasks.translation import export
+from seq2seq.tasks.translation.export import export_run
+from seq2seq.tasks.translation.translator import Translator
 
 # What a serving process runs: only TensorFlow and tensorflow-text, never seq2seq.
 SERVE = """

@@ -6,7 +6,7 @@ import pytest
 
 from seq2seq.layers.attention import BahdanauAttention, LuongAttention
 from seq2seq.layers.encoders import RNNEncoder
-from seq2seq.models import TranslationModel
+from seq2seq.tasks.translation.model import TranslationModel
 
 VARIANTS = [
     dict(cell="gru", attention="bahdanau"),

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from seq2seq.losses import MaskedCrossEntropy, TokenCrossEntropy
+from seq2seq.training.losses import MaskedCrossEntropy, TokenCrossEntropy
 
 
 def reference_loss(labels, logits, smoothing):

@@ -2,7 +2,7 @@ import numpy as np
 
 from seq2seq.data.pipeline import (EncodedPairs, batches_per_epoch, bucket_boundaries, encode_pairs,
                                    make_dataset)
-from seq2seq.tokenizer import BOS_ID, EOS_ID
+from seq2seq.tokens import BOS_ID, EOS_ID
 
 
 class SplitOnSpaces:

@@ -5,9 +5,10 @@ import pytest
 
 from seq2seq.cli import main
 from seq2seq.errors import Seq2SeqError
-from seq2seq.plotting import attention_figure, training_curves_figure
-from seq2seq.run_dir import RunDirectory
-from seq2seq.translator import Translator
+from seq2seq.plotting import training_curves_figure
+from seq2seq.tasks.translation.plots import attention_figure
+from seq2seq.training.run_dir import RunDirectory
+from seq2seq.tasks.translation.translator import Translator
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 

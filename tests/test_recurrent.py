@@ -6,7 +6,7 @@ import pytest
 import tensorflow as tf
 
 from seq2seq.layers.recurrent import InputProjectedGRU, InputProjectedLSTM
-from seq2seq.models import TranslationModel
+from seq2seq.tasks.translation.model import TranslationModel
 
 PAIRS = [
     (InputProjectedGRU, keras.layers.GRU, {}),

@@ -8,7 +8,7 @@ import pytest
 from conftest import padded_source, tiny_model
 from seq2seq.config import DecodeConfig
 from seq2seq.search import CompiledSearch, Scoring, beam_search, is_real, output_length_limits
-from seq2seq.tokenizer import BOS_ID, EOS_ID, PAD_ID, UNK_ID
+from seq2seq.tokens import BOS_ID, EOS_ID, PAD_ID, UNK_ID
 
 
 def cut_at_eos(row):
@@ -177,7 +177,7 @@ def reversal_sources(reversal_data, count=60):
 @pytest.mark.parametrize("beam_size", [2, 5])
 def test_trained_beam_search_never_scores_below_greedy(trained_run, reversal_data, beam_size):
     """Beam search is not guaranteed to beat greedy in general; on a trained model it must, sentence by sentence."""
-    from seq2seq.translator import Translator
+    from seq2seq.tasks.translation.translator import Translator
 
     sources = reversal_sources(reversal_data)
     greedy = Translator.load(trained_run).translate_with_details(sources)
@@ -188,7 +188,7 @@ def test_trained_beam_search_never_scores_below_greedy(trained_run, reversal_dat
 
 @pytest.mark.parametrize("settings", [{}, {"beam_size": 4, "n_best": 2, "length_penalty": 0.6}], ids=["greedy", "beam"])
 def test_a_sentence_decodes_the_same_alone_or_in_any_batch(trained_run, reversal_data, settings):
-    from seq2seq.translator import Translator
+    from seq2seq.tasks.translation.translator import Translator
 
     translator = Translator.load(trained_run, **settings)
     sources = reversal_sources(reversal_data, count=24)
@@ -202,7 +202,7 @@ def test_a_sentence_decodes_the_same_alone_or_in_any_batch(trained_run, reversal
 
 def test_decode_settings_from_the_python_api_are_checked_before_tracing(trained_run):
     from seq2seq.errors import ConfigError
-    from seq2seq.translator import Translator
+    from seq2seq.tasks.translation.translator import Translator
 
     with pytest.raises(ConfigError, match=r"decode settings: 'decode.n_best' \(3\) cannot exceed"):
         Translator.load(trained_run, beam_size=2, n_best=3)
@@ -216,7 +216,7 @@ def test_decode_settings_from_the_python_api_are_checked_before_tracing(trained_
 
 def test_a_model_with_nan_weights_is_a_clear_error(trained_run):
     from seq2seq.errors import Seq2SeqError
-    from seq2seq.translator import Translator
+    from seq2seq.tasks.translation.translator import Translator
 
     translator = Translator.load(trained_run, beam_size=2)
     bias = translator.model.decoder.output_projection.bias
@@ -226,7 +226,7 @@ def test_a_model_with_nan_weights_is_a_clear_error(trained_run):
 
 
 def test_a_sentence_far_longer_than_any_in_training_is_translated_within_its_limit(trained_run):
-    from seq2seq.translator import Translator
+    from seq2seq.tasks.translation.translator import Translator
 
     translator = Translator.load(trained_run, beam_size=2)
     long_sentence = " ".join("abcdefghijklmnop"[i % 16] for i in range(300))

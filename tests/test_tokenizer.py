@@ -6,15 +6,8 @@ import numpy as np
 import pytest
 
 from seq2seq.errors import ConfigError, Seq2SeqError
-from seq2seq.tokenizer import (
-    BOS_ID,
-    EOS_ID,
-    PAD_ID,
-    UNK_ID,
-    Tokenizer,
-    load_tokenizers,
-    train_tokenizers,
-)
+from seq2seq.data.tokenizer import Tokenizer, load_tokenizers, train_tokenizers
+from seq2seq.tokens import BOS_ID, EOS_ID, PAD_ID, UNK_ID
 
 SUBJECTS = ["el niño", "la niña", "mi hermano", "nuestra abuela", "el señor Gil", "los perros"]
 VERBS = ["come", "bebe", "lee", "escribe", "compra", "busca", "mira"]

@@ -6,13 +6,13 @@ import json
 import pytest
 
 from conftest import reversal_config_text
-from seq2seq.callbacks import RunCheckpoint
+from seq2seq.training.callbacks import RunCheckpoint
 from seq2seq.config import load_config
 from seq2seq.errors import Seq2SeqError
-from seq2seq.run_dir import RunDirectory
-from seq2seq.run_evaluation import evaluate_run
-from seq2seq.training import train
-from seq2seq.translator import Translator
+from seq2seq.training.run_dir import RunDirectory
+from seq2seq.evaluation import evaluate_run
+from seq2seq.training.loop import train
+from seq2seq.tasks.translation.translator import Translator
 
 
 def read_metrics(run_dir):
@@ -176,7 +176,7 @@ def test_a_nan_loss_stops_training_and_keeps_the_last_good_checkpoint(tmp_path, 
     train(config, tmp_path / "run", log=lambda *_: None)
     good = (tmp_path / "run" / "checkpoints" / "epoch-001.keras").read_bytes()
 
-    from seq2seq.losses import MaskedCrossEntropy
+    from seq2seq.training.losses import MaskedCrossEntropy
 
     healthy = MaskedCrossEntropy.call
     monkeypatch.setattr(MaskedCrossEntropy, "call", lambda self, y_true, y_pred: healthy(self, y_true, y_pred) * float("nan"))

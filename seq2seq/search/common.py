@@ -4,7 +4,7 @@ from typing import NamedTuple, Optional
 
 from keras import ops
 
-from seq2seq.tokenizer import BOS_ID, PAD_ID
+from seq2seq.tokens import BOS_ID, PAD_ID
 
 # A finite "minus infinity": sums of it stay finite, so masked scores never turn into NaN.
 NEGATIVE = -1e9

@@ -15,7 +15,7 @@ from seq2seq.config import check_decode
 from seq2seq.search.beam import beam_search
 from seq2seq.search.common import Hypotheses, Scoring, output_length_limits
 from seq2seq.search.greedy import greedy_search, sample_search
-from seq2seq.tokenizer import PAD_ID
+from seq2seq.tokens import PAD_ID
 
 
 @dataclass(frozen=True)

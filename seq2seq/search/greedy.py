@@ -8,7 +8,7 @@ import tensorflow as tf
 from keras import ops
 
 from seq2seq.search.common import NEGATIVE, Hypotheses, Scoring, log_probabilities
-from seq2seq.tokenizer import BOS_ID, EOS_ID, PAD_ID
+from seq2seq.tokens import BOS_ID, EOS_ID, PAD_ID
 
 
 def greedy_search(model, inputs, limits, attention_mask, capacity, scoring=Scoring(), with_attention=True):

@@ -14,17 +14,18 @@ from pathlib import Path
 import numpy as np
 import tensorflow as tf
 
-from seq2seq.caption_metrics import caption_scores
-from seq2seq.captioner import Captioner
+from seq2seq.metrics.captions import caption_scores
+from seq2seq.tasks.captioning.captioner import Captioner
 from seq2seq.data.captions import load_caption_split
 from seq2seq.data.images import load_images
 from seq2seq.data.pipeline import EncodedPairs, batches_per_epoch, bucket_boundaries, make_dataset
 from seq2seq.data.readers import SkipCounter
 from seq2seq.errors import Seq2SeqError
-from seq2seq.models import CaptionModel
+from seq2seq.training.losses import token_loss_and_metrics
+from seq2seq.tasks.captioning.model import CaptionModel
 from seq2seq.layers.image_encoders import keras_application
-from seq2seq.run_dir import write_array_atomically, write_atomically
-from seq2seq.tokenizer import TARGET_NAME, Tokenizer
+from seq2seq.training.run_dir import write_array_atomically, write_atomically
+from seq2seq.data.tokenizer import TARGET_NAME, Tokenizer
 
 @dataclasses.dataclass
 class CaptionedPixels:
@@ -37,7 +38,7 @@ class CaptionedPixels:
 
 class CaptioningTask:
     """Reads and resizes the images, trains (or loads) the caption tokenizer, and serves the model,
-    its batches and its dev score to the shared training loop in `seq2seq.training`."""
+    its batches and its dev score to the shared training loop in `seq2seq.training.loop`."""
 
     model_class = CaptionModel
 
@@ -66,7 +67,7 @@ class CaptioningTask:
                                f"{config.data.max_target_length} pieces; raise the limit")
         self.boundaries = bucket_boundaries(self.train_pairs, config.train.buckets)
         self.steps_per_epoch = batches_per_epoch(self.train_pairs, self.boundaries, config.train.batch_size)
-        self.target_tokens_per_epoch = sum(len(target) + 1 for target in self.train_pairs.targets)
+        self.epoch_size = ("target_tokens", sum(len(target) + 1 for target in self.train_pairs.targets))
         log(f"{len(self.train_pairs)} training captions in {self.steps_per_epoch} batches per epoch")
 
     def _read_split(self, split, skips) -> CaptionedPixels:
@@ -95,6 +96,9 @@ class CaptioningTask:
         if dropped:
             self.log(f"dropped {dropped} captions longer than {max_length} pieces")
         return EncodedPairs(images, targets, dropped)
+
+    def loss_and_metrics(self, train_config):
+        return token_loss_and_metrics(train_config)
 
     def new_model(self):
         model = CaptionModel.from_settings(self.config.model, self.tokenizer.vocab_size, self.config.train.precision)

@@ -3,7 +3,7 @@
     config.yaml          resolved config (every default written out)
     source.model ...     SentencePiece models (or joint.model)
     model.keras          best model so far
-    model.averaged.keras mean of the last epoch checkpoints (`seq2seq.averaging`), if made
+    model.averaged.keras mean of the last epoch checkpoints (`seq2seq.training.averaging`), if made
     checkpoints/         epoch checkpoints with optimizer state, and state.json for --resume
     metrics.csv          one row per finished epoch (1-based, like the checkpoints)
     eval/                hypotheses and scores with sacreBLEU signatures
@@ -53,7 +53,7 @@ class RunDirectory:
 
     def load_config(self, overrides=None):
         self.require(self.config_file, "was it made by `seq2seq train`?")
-        return load_config(self.config_file, overrides)
+        return load_config(self.config_file, overrides, saved_run=True)
 
     def require(self, path, hint):
         if not self.path.is_dir():
@@ -134,16 +134,3 @@ def save_model_atomically(model, path: Path) -> None:
 
 def copy_atomically(source: Path, destination: Path) -> None:
     replace_atomically(destination, lambda temporary: shutil.copyfile(source, temporary))
-
-
-def load_model_file(path: Path, compile=True):
-    """Load a `.keras` file in safe mode; a damaged file is a one-line error naming it."""
-    import keras
-
-    # Registers the layers, and the loss, metric and schedule a checkpoint's compile config names.
-    from seq2seq import losses, models, schedules  # noqa: F401
-
-    try:
-        return keras.models.load_model(path, compile=compile, safe_mode=True)
-    except Exception as error:  # a damaged zip, config or weights file: Keras raises many types
-        raise Seq2SeqError(f"{path}: cannot load this model file ({type(error).__name__}: {error})") from None

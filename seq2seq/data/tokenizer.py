@@ -7,9 +7,8 @@ from pathlib import Path
 import sentencepiece as spm
 
 from seq2seq.errors import ConfigError, Seq2SeqError
+from seq2seq.tokens import BOS_ID, EOS_ID, PAD_ID, UNK_ID
 
-# Padding is 0 so the model can build its mask as `ids != 0`.
-PAD_ID, UNK_ID, BOS_ID, EOS_ID = 0, 1, 2, 3
 MODEL_TYPES = ("unigram", "bpe")
 # SentencePiece only draws random numbers when it samples or shuffles sentences;
 # fixing the seed keeps those paths reproducible too.

@@ -6,13 +6,15 @@ from pathlib import Path
 import numpy as np
 
 from seq2seq.config import updated_decode
-from seq2seq.ensemble import EnsembleModel, check_same_tokenizers
+from seq2seq.tasks.translation.ensemble import EnsembleModel, check_same_tokenizers
 from seq2seq.errors import Seq2SeqError
-from seq2seq.hypotheses import BestHypothesis, read_hypotheses
-from seq2seq.models import TranslationModel
-from seq2seq.run_dir import RunDirectory, load_model_file
+from seq2seq.search.hypotheses import BestHypothesis, read_hypotheses
+from seq2seq.tasks.translation.model import TranslationModel
+from seq2seq.models.loading import load_model_file
+from seq2seq.training.run_dir import RunDirectory
 from seq2seq.search import CompiledSearch
-from seq2seq.tokenizer import EOS_ID, load_tokenizers
+from seq2seq.tokens import EOS_ID
+from seq2seq.data.tokenizer import load_tokenizers
 
 
 @dataclass
@@ -96,9 +98,10 @@ def moses_nbest_lines(translations) -> list:
 def _load_run_model(run_dir, model_file=None):
     """A run's model (its best, or `model_file`) with the tokenizers it was trained with."""
     run = RunDirectory(run_dir)
-    if run.load_config().task != "translation":
-        raise Seq2SeqError(f"{run.path} is an image captioning run, and this needs a translation run: caption "
-                           "images with `seq2seq caption` or `Captioner.load`")
+    task = run.load_config().task
+    if task != "translation":
+        raise Seq2SeqError(f"{run.path} is a {task} run, and this needs a translation run; "
+                           f"`seq2seq --help` lists each task's own command")
     if model_file is None:
         run.require(run.model_file, "training has not finished an epoch yet")
     elif not Path(model_file).is_file():

@@ -1,23 +1,25 @@
-"""`seq2seq train`: a task's data and model -> model.fit with checkpoints, dev scores and early stopping, resumable."""
+"""`seq2seq train`: a task's data and model -> model.fit with checkpoints, dev scores and early stopping, resumable.
+
+The loop is the same for every task: the registry (`seq2seq.tasks`) gives the config's task, whose
+`TaskTraining` (`seq2seq.tasks.base`) supplies the data, the model, its loss and its dev score.
+"""
 
 import sys
 
 import keras
 import tensorflow as tf
 
-from seq2seq.callbacks import DevScore, EpochClock, EpochSeeds, NonFiniteLossGuard, RunCheckpoint, TimeBudget
-from seq2seq.captioning_task import CaptioningTask
-from seq2seq.distribute import make_strategy, own_run_directory, resumed_run_directory
 from seq2seq.errors import Seq2SeqError
-from seq2seq.losses import MaskedCrossEntropy, TokenCrossEntropy
-from seq2seq.run_dir import RunDirectory, load_model_file, write_atomically
-from seq2seq.schedules import WarmupDecay
-from seq2seq.translation_task import TranslationTask
+from seq2seq.models.loading import load_model_file
+from seq2seq.tasks import task_named
+from seq2seq.training.callbacks import DevScore, EpochClock, EpochSeeds, NonFiniteLossGuard, RunCheckpoint, TimeBudget
+from seq2seq.training.distribute import make_strategy, own_run_directory, resumed_run_directory
+from seq2seq.training.run_dir import RunDirectory, write_atomically
+from seq2seq.training.schedules import WarmupDecay
 
 # Workers of a cluster split each batch between them rather than reading the (single) data file.
 SHARD_BY_BATCH = tf.data.Options()
 SHARD_BY_BATCH.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.DATA
-TASKS = {"translation": TranslationTask, "captioning": CaptioningTask}
 
 
 def train(config, run_dir, resume=False, log=print) -> RunDirectory:
@@ -36,7 +38,8 @@ def train(config, run_dir, resume=False, log=print) -> RunDirectory:
     config, state = _open_run(run, config, resume, log)
     keras.utils.set_random_seed(config.seed)
 
-    task = TASKS[config.task](config, run, resume, log)
+    definition = task_named(config.task)
+    task = definition.training(config, run, resume, log)
     with strategy.scope():
         model = _model(run, config, state, task)
     replicas = strategy.num_replicas_in_sync
@@ -50,7 +53,8 @@ def train(config, run_dir, resume=False, log=print) -> RunDirectory:
         return run
 
     train_batches, dev_batches = task.datasets(model, first_epoch)
-    callbacks = _callbacks(config, run, state, task.dev_scorer(model), task.target_tokens_per_epoch, log)
+    monitored = definition.dev_metrics[config.train.early_stopping.metric]
+    callbacks = _callbacks(config, run, state, task.dev_scorer(model), task.epoch_size, monitored, log)
     train_batches, dev_batches = (batches.with_options(SHARD_BY_BATCH) for batches in (train_batches, dev_batches))
     model.fit(train_batches, epochs=config.train.epochs, initial_epoch=first_epoch,
               steps_per_epoch=task.steps_per_epoch, validation_data=dev_batches, callbacks=callbacks, shuffle=False,
@@ -84,7 +88,7 @@ def _model(run, config, state, task):
     """A new model, or the checkpoint named in the state recompiled with the current `train:` settings."""
     if state is None:
         model = task.new_model()
-        compile_for_training(model, config.train, task.steps_per_epoch)
+        compile_for_training(model, config.train, task.steps_per_epoch, *task.loss_and_metrics(config.train))
         return model
     checkpoint = run.checkpoints / state["checkpoint"]
     model = load_model_file(checkpoint)
@@ -92,7 +96,7 @@ def _model(run, config, state, task):
         raise Seq2SeqError(f"{checkpoint}: holds a {type(model).__name__}, but the run's config says "
                            f"task: {config.task}")
     trained_optimizer = model.optimizer
-    compile_for_training(model, config.train, task.steps_per_epoch)
+    compile_for_training(model, config.train, task.steps_per_epoch, *task.loss_and_metrics(config.train))
     _carry_optimizer_state(trained_optimizer, model)
     return model
 
@@ -111,14 +115,15 @@ def _already_finished(config, state, log):
     return False
 
 
-def compile_for_training(model, train_config, steps_per_epoch):
+def compile_for_training(model, train_config, steps_per_epoch, loss, metrics):
+    """Compile with the `train:` optimizer, schedule and clipping, and the task's loss and metrics."""
     schedule = WarmupDecay(train_config.learning_rate, train_config.warmup_steps, train_config.decay,
                            total_steps=steps_per_epoch * train_config.epochs)
     optimizer = {"adam": keras.optimizers.Adam, "sgd": keras.optimizers.SGD}[train_config.optimizer]
     model.compile(
         optimizer=optimizer(schedule, global_clipnorm=train_config.clip_norm),
-        loss=MaskedCrossEntropy(train_config.label_smoothing, compile_alone=not train_config.jit_compile),
-        metrics=[TokenCrossEntropy(compile_alone=not train_config.jit_compile)],
+        loss=loss,
+        metrics=metrics,
         jit_compile=train_config.jit_compile,
     )
 
@@ -146,13 +151,13 @@ def _refuse_incompatible_changes(saved, config, run):
         raise Seq2SeqError("--resume cannot change the seed: the resumed epochs would differ")
 
 
-def _callbacks(config, run, state, dev_score, target_tokens_per_epoch, log):
+def _callbacks(config, run, state, dev_score, epoch_size, monitored, log):
     callbacks = [
         NonFiniteLossGuard(run),
         EpochSeeds(config.seed),
-        EpochClock(target_tokens_per_epoch),
+        EpochClock(*epoch_size),
         DevScore(dev_score, log),
-        RunCheckpoint(run, config.train.early_stopping.metric, config.train.early_stopping.patience,
+        RunCheckpoint(run, config.train.early_stopping.metric, monitored, config.train.early_stopping.patience,
                       keep=config.train.keep_checkpoints, state=state, log=log),
     ]
     if config.train.max_minutes:

@@ -10,9 +10,8 @@ import time
 import keras
 
 from seq2seq.errors import Seq2SeqError
-from seq2seq.run_dir import copy_atomically, save_model_atomically
-
-MONITORED = {"dev_bleu": ("dev_bleu", "max"), "dev_loss": ("val_loss", "min")}
+from seq2seq.keras_internals import all_layers
+from seq2seq.training.run_dir import copy_atomically, save_model_atomically
 
 
 class EpochSeeds(keras.callbacks.Callback):
@@ -27,7 +26,7 @@ class EpochSeeds(keras.callbacks.Callback):
         self.seed = seed
 
     def on_epoch_begin(self, epoch, logs=None):
-        generators = [layer.seed_generator for layer in self.model._flatten_layers()
+        generators = [layer.seed_generator for layer in all_layers(self.model)
                       if isinstance(getattr(layer, "seed_generator", None), keras.random.SeedGenerator)]
         for index, generator in enumerate(generators):
             generator.state.assign(keras.ops.cast([self.seed + epoch, index], generator.state.dtype))
@@ -82,11 +81,13 @@ class DevScore(keras.callbacks.Callback):
 
 
 class EpochClock(keras.callbacks.Callback):
-    """Logs each epoch's training time (validation excluded) and speed in target tokens per second."""
+    """Logs each epoch's training time (validation excluded) and speed as `<unit>_per_second`, where
+    an epoch reads `count` units (target tokens for a decoder, examples for a classifier...)."""
 
-    def __init__(self, target_tokens_per_epoch):
+    def __init__(self, unit, count):
         super().__init__()
-        self.target_tokens_per_epoch = target_tokens_per_epoch
+        self.unit = unit
+        self.count = count
 
     def on_epoch_begin(self, epoch, logs=None):
         self.started = self.last_batch_end = time.perf_counter()
@@ -100,7 +101,7 @@ class EpochClock(keras.callbacks.Callback):
         seconds = self.last_batch_end - self.started
         fraction = self.batches / self.params["steps"]
         logs["epoch_seconds"] = round(seconds, 2)
-        logs["target_tokens_per_second"] = round(self.target_tokens_per_epoch * fraction / seconds, 1)
+        logs[f"{self.unit}_per_second"] = round(self.count * fraction / seconds, 1)
         logs["learning_rate"] = float(keras.ops.convert_to_numpy(self.model.optimizer.learning_rate))
         logs["complete_epoch"] = int(self.batches == self.params["steps"])
 
@@ -128,11 +129,12 @@ class RunCheckpoint(keras.callbacks.Callback):
     run stops when the uninterrupted one would have.
     """
 
-    def __init__(self, run, metric, patience, keep=3, state=None, log=print):
+    def __init__(self, run, metric, monitored, patience, keep=3, state=None, log=print):
+        """`metric` names the early-stopping metric; `monitored` is (its key in the logs, "max" or "min")."""
         super().__init__()
         self.run = run
         self.metric = metric
-        self.log_key, self.mode = MONITORED[metric]
+        self.log_key, self.mode = monitored
         self.patience = patience
         self.keep = keep
         self.state = state or {"epoch": 0, "best": None, "best_epoch": None, "wait": 0, "checkpoint": None}

@@ -4,7 +4,8 @@ import keras
 import tensorflow as tf
 from keras import ops
 
-from seq2seq.tokenizer import PAD_ID
+from seq2seq.keras_internals import keras_loss_divisor
+from seq2seq.tokens import PAD_ID
 
 
 def token_nll(y_true, y_pred, label_smoothing=0.0):
@@ -50,13 +51,12 @@ class MaskedCrossEntropy(keras.losses.Loss):
     def call(self, y_true, y_pred):
         nll, mask = (token_nll_compiled if self.compile_alone else token_nll)(y_true, y_pred, self.label_smoothing)
         # Each sentence's share of the per-token mean over the whole global batch, scaled so that
-        # Keras' mean over this replica's sentences, divided by the replica count, sums to it.
-        tokens, replicas = ops.sum(mask), 1
+        # what Keras divides the loss by cancels out.
+        tokens = ops.sum(mask)
         context = tf.distribute.get_replica_context()
         if context is not None and context.num_replicas_in_sync > 1:
-            tokens, replicas = context.all_reduce("sum", tokens), context.num_replicas_in_sync
-        batch = ops.cast(ops.shape(mask)[0] * replicas, "float32")
-        return ops.sum(nll * mask, axis=1) * batch / ops.maximum(tokens, 1.0)
+            tokens = context.all_reduce("sum", tokens)
+        return ops.sum(nll * mask, axis=1) * keras_loss_divisor(ops.shape(mask)[0]) / ops.maximum(tokens, 1.0)
 
     def get_config(self):
         return {**super().get_config(), "label_smoothing": self.label_smoothing, "compile_alone": self.compile_alone}
@@ -89,3 +89,11 @@ class TokenCrossEntropy(keras.metrics.Metric):
     def reset_state(self):
         self.total.assign(0.0)
         self.count.assign(0.0)
+
+
+def token_loss_and_metrics(train_config):
+    """What every task that predicts token sequences trains with: the smoothed per-token loss, and the
+    unsmoothed per-token cross-entropy logged as `xent`."""
+    compile_alone = not train_config.jit_compile
+    return (MaskedCrossEntropy(train_config.label_smoothing, compile_alone=compile_alone),
+            [TokenCrossEntropy(compile_alone=compile_alone)])

@@ -9,7 +9,8 @@ from pathlib import Path
 import numpy as np
 
 from seq2seq.errors import Seq2SeqError
-from seq2seq.run_dir import RunDirectory, load_model_file, save_model_atomically
+from seq2seq.models.loading import load_model_file
+from seq2seq.training.run_dir import RunDirectory, save_model_atomically
 
 
 def average_checkpoints(run_dir, last: int, output=None, log=print) -> Path:

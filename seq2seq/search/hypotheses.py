@@ -6,7 +6,7 @@ import numpy as np
 
 from seq2seq.errors import Seq2SeqError
 from seq2seq.search import is_real
-from seq2seq.tokenizer import EOS_ID
+from seq2seq.tokens import EOS_ID
 
 
 @dataclass

@@ -6,15 +6,16 @@ from seq2seq.data.corpus import load_split
 from seq2seq.data.pipeline import batches_per_epoch, bucket_boundaries, encode_pairs, make_dataset
 from seq2seq.data.readers import SkipCounter
 from seq2seq.errors import Seq2SeqError
-from seq2seq.evaluation import translation_scores
-from seq2seq.models import TranslationModel
-from seq2seq.tokenizer import load_tokenizers, train_tokenizers
-from seq2seq.translator import Translator
+from seq2seq.training.losses import token_loss_and_metrics
+from seq2seq.metrics.translation import translation_scores
+from seq2seq.tasks.translation.model import TranslationModel
+from seq2seq.data.tokenizer import load_tokenizers, train_tokenizers
+from seq2seq.tasks.translation.translator import Translator
 
 
 class TranslationTask:
     """Reads the corpus and tokenizes it once (training the tokenizers for a new run), then serves
-    the model, its batches and its dev score to the shared training loop in `seq2seq.training`."""
+    the model, its batches and its dev score to the shared training loop in `seq2seq.training.loop`."""
 
     model_class = TranslationModel
 
@@ -34,9 +35,12 @@ class TranslationTask:
         self.train_pairs = self._encode_training_pairs(train_split)
         self.boundaries = bucket_boundaries(self.train_pairs, config.train.buckets)
         self.steps_per_epoch = batches_per_epoch(self.train_pairs, self.boundaries, config.train.batch_size)
-        self.target_tokens_per_epoch = sum(len(target) + 1 for target in self.train_pairs.targets)
+        self.epoch_size = ("target_tokens", sum(len(target) + 1 for target in self.train_pairs.targets))
         log(f"{len(self.train_pairs)} training pairs in {self.steps_per_epoch} batches per epoch; "
             f"length buckets {self.boundaries}")
+
+    def loss_and_metrics(self, train_config):
+        return token_loss_and_metrics(train_config)
 
     def new_model(self):
         return TranslationModel.from_settings(self.config.model, self.source_tokenizer.vocab_size,

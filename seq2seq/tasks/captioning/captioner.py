@@ -9,11 +9,12 @@ from PIL import Image
 from seq2seq.config import updated_decode
 from seq2seq.data.images import load_image, square_pixels
 from seq2seq.errors import Seq2SeqError
-from seq2seq.hypotheses import BestHypothesis, read_hypotheses
-from seq2seq.models import CaptionModel
-from seq2seq.run_dir import RunDirectory, load_model_file
+from seq2seq.search.hypotheses import BestHypothesis, read_hypotheses
+from seq2seq.tasks.captioning.model import CaptionModel
+from seq2seq.models.loading import load_model_file
+from seq2seq.training.run_dir import RunDirectory
 from seq2seq.search import CompiledSearch, image_inputs
-from seq2seq.tokenizer import TARGET_NAME, Tokenizer
+from seq2seq.data.tokenizer import TARGET_NAME, Tokenizer
 
 
 @dataclass
@@ -47,8 +48,8 @@ class Captioner:
         run = RunDirectory(run_dir)
         config = run.load_config()
         if config.task != "captioning":
-            raise Seq2SeqError(f"{run.path} is a translation run, and this needs an image captioning run: "
-                               "translate text with `seq2seq translate` or `Translator.load`")
+            raise Seq2SeqError(f"{run.path} is a {config.task} run, and this needs an image captioning run; "
+                               "`seq2seq --help` lists each task's own command")
         if model_file is None:
             run.require(run.model_file, "training has not finished an epoch yet")
         elif not Path(model_file).is_file():

@@ -22,10 +22,10 @@ import keras
 import tensorflow as tf
 
 from seq2seq.errors import Seq2SeqError
-from seq2seq.run_dir import RunDirectory
+from seq2seq.training.run_dir import RunDirectory
 from seq2seq.search import search_translations
-from seq2seq.tokenizer import BOS_ID, EOS_ID, PAD_ID
-from seq2seq.translator import Translator
+from seq2seq.tokens import BOS_ID, EOS_ID, PAD_ID
+from seq2seq.tasks.translation.translator import Translator
 
 ENDPOINT = "serve"  # Keras also registers the first endpoint as "serving_default"
 # Not read by the graph: what the export was made from, for the people who serve it.

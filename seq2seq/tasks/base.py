@@ -1,0 +1,83 @@
+"""What a task is to the rest of the toolkit: the two interfaces every task implements.
+
+`TaskDefinition` is the registered, light half: it imports no TensorFlow, so the command line and
+config validation can ask it its corpora, dev metrics and commands before TensorFlow starts. Its
+methods that do the work import the task's heavy modules when called.
+
+`TaskTraining` is what the generic training loop (`seq2seq.training.loop`) drives: data, model,
+batches, loss and dev score of one run. The loop, its callbacks and the run directory know nothing
+else about a task.
+"""
+
+from typing import Callable, Protocol
+
+
+class TaskTraining(Protocol):
+    """One run's data and model, as the training loop uses them.
+
+    `epoch_size` is (unit, count): what one epoch reads, for the speed the log reports as
+    `<unit>_per_second` (e.g. ("target_tokens", 812345)).
+    """
+
+    model_class: type
+    steps_per_epoch: int
+    epoch_size: tuple
+
+    def new_model(self):
+        """A freshly initialised model for a new run."""
+
+    def datasets(self, model, first_epoch: int):
+        """(endless shuffled training batches from `first_epoch` on, one pass of dev batches)."""
+
+    def dev_scorer(self, model) -> Callable[[], tuple]:
+        """A function run after each epoch: -> ({metric: value}, one line describing them)."""
+
+    def loss_and_metrics(self, train_config) -> tuple:
+        """(the Keras loss to minimise, the Keras metrics to log), built from `train:` settings."""
+
+
+class TaskDefinition:
+    """A task as the registry knows it; subclasses set the class attributes and the methods.
+
+    `corpora` are the `data.corpus` values it reads, the first being its default; `dev_metrics` map
+    each `train.early_stopping.metric` it offers to (the key in the epoch's logs, "max" or "min"),
+    the first being its default; `model_keys` are the `model:` keys it reads (any other must keep
+    its default); `renamed_keys` map an old key to the one that replaced it, for a clear error;
+    `keras_modules` register the Keras classes its `.keras` files hold; `predictor` names the
+    Python API class (`module:Class`) whose `load(run_dir, ...)` serves a trained run.
+    """
+
+    name: str = ""
+    description: str = ""
+    corpora: tuple = ()
+    dev_metrics: dict = {}
+    model_keys: tuple = ()
+    renamed_keys: dict = {}
+    keras_modules: tuple = ()
+    predictor: str = ""
+
+    def check_config(self, config, source):
+        """Checks of keys only this task reads (raise `ConfigError`); after the shared checks."""
+
+    def training(self, config, run, resume, log) -> TaskTraining:
+        """Read the data (and train or load tokenizers) for a run: -> its `TaskTraining`."""
+        raise NotImplementedError
+
+    def evaluate(self, run, split, log, model_file=None, ensemble=(), **decode_settings) -> dict:
+        """Predict a split with a trained run, write `eval/<split>.<name>.*` files, return the scores."""
+        raise NotImplementedError
+
+    def add_commands(self, commands):
+        """Add the task's own command-line verbs (e.g. `translate`) to the `commands` subparsers,
+        with the option groups of `seq2seq.cli_options`."""
+
+    def draw(self, run_dir, out_dir, texts, images, model_file=None, **decode_settings) -> list:
+        """`seq2seq plot`'s task pictures for these `--text`/`--image` inputs: -> PNG paths written."""
+        return []
+
+    def load_predictor(self, run_dir, **settings):
+        """The task's Python API object for a trained run (e.g. a `Translator`)."""
+        from importlib import import_module
+
+        module, name = self.predictor.split(":")
+        return getattr(import_module(module), name).load(run_dir, **settings)

@@ -1,0 +1,50 @@
+"""Image captioning (one-to-many): Show, Attend and Tell on the same attention decoder and search.
+
+Data: the built-in synthetic `shapes` and the Tux Paint stamps (`tuxpaint`), or the user's
+Flickr8k or COCO files.
+"""
+
+from pathlib import Path
+
+from seq2seq.errors import ConfigError
+from seq2seq.tasks import register_task
+from seq2seq.tasks.base import TaskDefinition
+
+
+@register_task("captioning")
+class Captioning(TaskDefinition):
+    description = "describe images with a CNN and an attention decoder"
+    corpora = ("shapes", "tuxpaint", "flickr8k", "coco")
+    dev_metrics = {"dev_bleu": ("dev_bleu", "max"), "dev_cider": ("dev_cider", "max"), "dev_loss": ("val_loss", "min")}
+    model_keys = ("cell", "embedding_dim", "feature_units", "decoder_units", "decoder_layers", "attention",
+                  "attention_units", "dropout", "tie_embeddings", "context_gate", "attention_regularization",
+                  "image_encoder")
+    renamed_keys = {"encoder_units": "feature_units"}
+    keras_modules = ("seq2seq.tasks.captioning.model",)
+    predictor = "seq2seq.tasks.captioning.captioner:Captioner"
+
+    def training(self, config, run, resume, log):
+        from seq2seq.tasks.captioning.training import CaptioningTask
+
+        return CaptioningTask(config, run, resume, log)
+
+    def evaluate(self, run, split, log, model_file=None, ensemble=(), **decode_settings):
+        from seq2seq.tasks.captioning.evaluation import evaluate_captions
+
+        return evaluate_captions(run, split, log, model_file=model_file, ensemble=ensemble, **decode_settings)
+
+    def add_commands(self, commands):
+        from seq2seq.tasks.captioning.commands import add_commands
+
+        add_commands(commands)
+
+    def draw(self, run_dir, out_dir, texts, images, model_file=None, **decode_settings):
+        if texts:
+            raise ConfigError("--text is for text runs; draw a caption's attention with --image")
+        from seq2seq.plotting import save_figure
+        from seq2seq.tasks.captioning.captioner import Captioner
+        from seq2seq.tasks.captioning.plots import caption_attention_figure
+
+        captioner = Captioner.load(run_dir, model_file=model_file, **decode_settings)
+        return [save_figure(caption_attention_figure(result), Path(out_dir) / f"caption-attention-{number}.png")
+                for number, result in enumerate(captioner.caption_with_details(images), start=1)]

@@ -1,0 +1,55 @@
+"""Translation (unequal many-to-many): a recurrent encoder, attention decoder, and the search.
+
+Data: the built-in Spanish-English Bible (`bible-es-en`) or the user's parallel files (`files`).
+"""
+
+from pathlib import Path
+
+from seq2seq.errors import ConfigError
+from seq2seq.tasks import register_task
+from seq2seq.tasks.base import TaskDefinition
+
+
+@register_task("translation")
+class Translation(TaskDefinition):
+    description = "translate text with an attention encoder-decoder"
+    corpora = ("bible-es-en", "files")
+    dev_metrics = {"dev_bleu": ("dev_bleu", "max"), "dev_chrf": ("dev_chrf", "max"), "dev_loss": ("val_loss", "min")}
+    model_keys = ("cell", "embedding_dim", "encoder_units", "encoder_layers", "bidirectional", "decoder_units",
+                  "decoder_layers", "attention", "attention_units", "dropout", "tie_embeddings", "context_gate")
+    keras_modules = ("seq2seq.tasks.translation.model",)
+    predictor = "seq2seq.tasks.translation.translator:Translator"
+
+    def check_config(self, config, source):
+        model = config.model
+        memory_dim = model.encoder_units * (2 if model.bidirectional else 1)
+        if model.attention == "luong-dot" and model.decoder_units != memory_dim:
+            raise ConfigError(
+                f"{source}: 'model.attention: luong-dot' needs model.decoder_units ({model.decoder_units}) "
+                f"to equal the encoder output size ({memory_dim}); use luong-general instead")
+
+    def training(self, config, run, resume, log):
+        from seq2seq.tasks.translation.training import TranslationTask
+
+        return TranslationTask(config, run, resume, log)
+
+    def evaluate(self, run, split, log, model_file=None, ensemble=(), **decode_settings):
+        from seq2seq.tasks.translation.evaluation import evaluate_translations
+
+        return evaluate_translations(run, split, log, model_file=model_file, ensemble=ensemble, **decode_settings)
+
+    def add_commands(self, commands):
+        from seq2seq.tasks.translation.commands import add_commands
+
+        add_commands(commands)
+
+    def draw(self, run_dir, out_dir, texts, images, model_file=None, **decode_settings):
+        if images:
+            raise ConfigError("--image is for captioning runs; draw a translation's attention with --text")
+        from seq2seq.plotting import save_figure
+        from seq2seq.tasks.translation.plots import attention_figure
+        from seq2seq.tasks.translation.translator import Translator
+
+        translator = Translator.load(run_dir, model_file=model_file, **decode_settings)
+        return [save_figure(attention_figure(result), Path(out_dir) / f"attention-{number}.png")
+                for number, result in enumerate(translator.translate_with_details(texts), start=1)]

@@ -1,0 +1,49 @@
+"""`seq2seq evaluate` for translation runs: translate a split and score it with sacreBLEU."""
+
+import dataclasses
+import time
+
+from seq2seq.data.corpus import load_split
+from seq2seq.evaluation import search_name, write_evaluation
+from seq2seq.metrics.translation import format_scores, translation_scores
+from seq2seq.tasks.translation.translator import Translator, moses_nbest_lines
+
+
+def evaluate_translations(run, split="test", log=print, model_file=None, ensemble=(), **decode_settings) -> dict:
+    """Write `eval/<split>.<search>.hyp` and `.scores.json` into the run directory and return the scores.
+
+    `<search>` names the search, its settings and the model (see `search_name`), so evaluations with
+    different settings sit side by side. BLEU/chrF/TER are against the main
+    reference; extra references (KJV, BBE for the bible) are scored together as a multi-reference
+    BLEU and chrF under `multi_reference`. With `n_best` above 1, the n-best lists go to `.nbest`.
+    """
+    config = run.load_config()
+    translator = Translator.load(run.path, model_file=model_file, ensemble=ensemble, **decode_settings)
+    decode = translator.decode_config
+    data = load_split(config.data, split, with_extra_references=True)
+    started = time.perf_counter()
+    results = translator.translate_with_details(data.sources, with_attention=False)
+    seconds = time.perf_counter() - started
+    hypotheses = [result.text for result in results]
+    scores = translation_scores(hypotheses, [data.targets])
+    if data.extra_references:
+        scores["multi_reference"] = translation_scores(hypotheses, data.references, metrics=("bleu", "chrf"))
+        scores["multi_reference"]["references"] = [config.data.target_lang, *data.extra_references]
+    scores["decode"] = {**dataclasses.asdict(decode), "model": str(model_file or run.model_file),
+                        "ensemble": [str(path) for path in ensemble]}
+    scores["decode_seconds"] = round(seconds, 2)
+    scores["sentences_per_second"] = round(len(hypotheses) / seconds, 1)
+    name = f"{split}.{search_name(decode, model_file, ensemble)}"
+    path = write_evaluation(run.eval_dir, name, hypotheses, scores)
+    nbest_file = run.eval_dir / f"{name}.nbest"
+    if decode.n_best > 1:
+        nbest_file.write_text("".join(line + "\n" for line in moses_nbest_lines(results)), encoding="utf-8")
+    else:
+        nbest_file.unlink(missing_ok=True)  # from an earlier evaluation with the same name
+    log(f"{split}: {len(hypotheses)} sentences in {seconds:.1f}s ({scores['sentences_per_second']} sent/s)")
+    log(format_scores(scores))
+    if data.extra_references:
+        log(f"multi-reference BLEU ({', '.join(scores['multi_reference']['references'])}): "
+            f"{scores['multi_reference']['bleu']:.2f}")
+    log(f"written to {path}")
+    return scores
