@@ -16,11 +16,11 @@ loses a token, and counted once in the SkipCounter, under the sentence's first b
 import logging
 from dataclasses import dataclass
 
-from seq2seq.data.readers import SkipCounter, _BadRow, _check_on_error, _decode, normalize_text, numbered_lines
+from seq2seq.data.readers import SkipCounter, BadRow, check_on_error, decode_utf8, normalize_text, numbered_lines
 from seq2seq.errors import DataError
 
 DOCUMENT_START = "-DOCSTART-"
-_SKIP_HINT = "or set 'data.on_bad_row: skip' in the config to skip and count the sentences holding such lines"
+SKIP_HINT = "or set 'data.on_bad_row: skip' in the config to skip and count the sentences holding such lines"
 
 logger = logging.getLogger(__name__)
 
@@ -39,7 +39,7 @@ class TaggedSentences:
 
 def read_conll(path, on_error="error", skips=None) -> TaggedSentences:
     """The sentences of a CoNLL-style file, in file order; tokens NFC-normalised."""
-    _check_on_error(on_error)
+    check_on_error(on_error)
     report_skips = skips is None
     skips = SkipCounter() if skips is None else skips
     sentences = TaggedSentences([], [], str(path))
@@ -57,7 +57,7 @@ def read_conll(path, on_error="error", skips=None) -> TaggedSentences:
     for number, raw in numbered_lines(path):
         try:
             fields = _fields(raw)
-        except _BadRow as bad:
+        except BadRow as bad:
             if on_error == "error":
                 raise DataError(path, number, bad.detail) from None
             first_bad = first_bad or (number, bad.kind)
@@ -76,18 +76,18 @@ def read_conll(path, on_error="error", skips=None) -> TaggedSentences:
 
 def _fields(raw: bytes) -> tuple:
     """(token, tag); () for a blank line; (DOCUMENT_START,) for a document separator."""
-    line = _decode(raw)
+    line = decode_utf8(raw)
     if not line.strip():
         return ()
     columns = [column.strip() for column in line.split("\t")] if "\t" in line else line.split()
     if columns[0] == DOCUMENT_START:
         return (DOCUMENT_START,)
     if len(columns) < 2:
-        raise _BadRow("one column", f"expected 'token<TAB>tag' (or 'token tag'), found one column; give the "
-                                    f"token its tag or end the sentence with a blank line, {_SKIP_HINT}")
+        raise BadRow("one column", f"expected 'token<TAB>tag' (or 'token tag'), found one column; give the "
+                                    f"token its tag or end the sentence with a blank line, {SKIP_HINT}")
     token, tag = normalize_text(columns[0]), columns[-1]
     if not token:
-        raise _BadRow("empty token", f"empty token in the first column; fill it in or remove the line, {_SKIP_HINT}")
+        raise BadRow("empty token", f"empty token in the first column; fill it in or remove the line, {SKIP_HINT}")
     if not tag:
-        raise _BadRow("empty tag", f"empty tag in the last column; fill it in or remove the line, {_SKIP_HINT}")
+        raise BadRow("empty tag", f"empty tag in the last column; fill it in or remove the line, {SKIP_HINT}")
     return token, tag

@@ -10,11 +10,11 @@ and counted in a SkipCounter (on_error="skip"), exactly as `read_tsv` does for t
 from dataclasses import dataclass
 
 from seq2seq.data.readers import (
-    _SKIP_HINT,
-    _BadRow,
-    _decode,
-    _empty_line,
-    _keep_good_rows,
+    SKIP_HINT,
+    BadRow,
+    decode_utf8,
+    empty_line,
+    keep_good_rows,
     normalize_text,
     numbered_lines,
 )
@@ -36,19 +36,19 @@ def read_labelled_text(path, on_error="error", skips=None) -> LabelledTexts:
     """The rows of a `label<TAB>text` file, in file order."""
 
     def parse(raw):
-        line = _decode(raw)
+        line = decode_utf8(raw)
         if not line.strip():
-            raise _empty_line()
+            raise empty_line()
         label, tab, text = line.partition("\t")
         if not tab:
-            raise _BadRow("no tab", f"expected 'label<TAB>text', found no tab; check that the separator is a tab, "
-                                    f"{_SKIP_HINT}")
+            raise BadRow("no tab", f"expected 'label<TAB>text', found no tab; check that the separator is a tab, "
+                                    f"{SKIP_HINT}")
         label, text = normalize_text(label), normalize_text(text)
         if not label:
-            raise _BadRow("empty label", f"empty label before the tab; fill it in or remove the row, {_SKIP_HINT}")
+            raise BadRow("empty label", f"empty label before the tab; fill it in or remove the row, {SKIP_HINT}")
         if not text:
-            raise _BadRow("empty text", f"empty text after the tab; fill it in or remove the row, {_SKIP_HINT}")
+            raise BadRow("empty text", f"empty text after the tab; fill it in or remove the row, {SKIP_HINT}")
         return label, text
 
-    rows = _keep_good_rows(path, numbered_lines(path), parse, on_error, skips)
+    rows = keep_good_rows(path, numbered_lines(path), parse, on_error, skips)
     return LabelledTexts([text for _, text in rows], [label for label, _ in rows], str(path))

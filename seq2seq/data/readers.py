@@ -16,7 +16,7 @@ from seq2seq.errors import DataError, Seq2SeqError
 ON_ERROR_CHOICES = ("error", "skip")
 FORMATS = ("tsv", "tatoeba", "aligned")
 _EXAMPLES_PER_PROBLEM = 3
-_SKIP_HINT = "or set 'data.on_bad_row: skip' in the config to skip and count such rows"
+SKIP_HINT = "or set 'data.on_bad_row: skip' in the config to skip and count such rows"
 
 logger = logging.getLogger(__name__)
 
@@ -54,7 +54,7 @@ class SkipCounter:
         return f"skipped {self.total} {rows}: " + ", ".join(parts)
 
 
-class _BadRow(Exception):
+class BadRow(Exception):
     """A row that cannot be used: `kind` is counted when skipping, `detail` tells the user what to fix."""
 
     def __init__(self, kind, detail, path=None):
@@ -77,14 +77,14 @@ def numbered_lines(path):
             yield number, raw.removesuffix(b"\n").removesuffix(b"\r")
 
 
-def _decode(raw: bytes, path=None) -> str:
+def decode_utf8(raw: bytes, path=None) -> str:
     try:
         return raw.decode("utf-8")
     except UnicodeDecodeError as error:
-        raise _BadRow(
+        raise BadRow(
             "not UTF-8",
             f"bytes that are not UTF-8 at byte {error.start + 1} of the line; "
-            f"re-encode the file as UTF-8 (e.g. with iconv -f latin1 -t utf-8), {_SKIP_HINT}",
+            f"re-encode the file as UTF-8 (e.g. with iconv -f latin1 -t utf-8), {SKIP_HINT}",
             path,
         ) from None
 
@@ -93,7 +93,7 @@ def _pair(source: str, target: str, labels, paths=(None, None)):
     """The normalized pair; `labels` say where each side comes from, `paths` which file to blame."""
     source, target = normalize_text(source), normalize_text(target)
     if not source and not target:
-        raise _empty_line(paths[0])
+        raise empty_line(paths[0])
     if not source:
         raise _empty_side("source", labels[0], paths[0])
     if not target:
@@ -101,29 +101,29 @@ def _pair(source: str, target: str, labels, paths=(None, None)):
     return source, target
 
 
-def _empty_line(path=None):
-    return _BadRow("empty line", f"empty line; remove it, {_SKIP_HINT}", path)
+def empty_line(path=None):
+    return BadRow("empty line", f"empty line; remove it, {SKIP_HINT}", path)
 
 
 def _empty_side(side, label, path):
-    return _BadRow(f"empty {side}", f"empty {side} text ({label}); fill it in or remove the row, {_SKIP_HINT}", path)
+    return BadRow(f"empty {side}", f"empty {side} text ({label}); fill it in or remove the row, {SKIP_HINT}", path)
 
 
-def _check_on_error(on_error):
+def check_on_error(on_error):
     if on_error not in ON_ERROR_CHOICES:
         raise Seq2SeqError(f"on_error must be one of {', '.join(ON_ERROR_CHOICES)}; got {on_error!r}")
 
 
-def _keep_good_rows(path, numbered_rows, parse, on_error, skips):
+def keep_good_rows(path, numbered_rows, parse, on_error, skips):
     """Applies `parse` to each row; bad rows raise DataError or are counted in `skips`."""
-    _check_on_error(on_error)
+    check_on_error(on_error)
     report_skips = skips is None
     skips = SkipCounter() if skips is None else skips
     pairs = []
     for number, row in numbered_rows:
         try:
             pairs.append(parse(row))
-        except _BadRow as bad:
+        except BadRow as bad:
             if on_error == "error":
                 raise DataError(bad.path or path, number, bad.detail) from None
             skips.add(bad.path or path, number, bad.kind)
@@ -134,9 +134,9 @@ def _keep_good_rows(path, numbered_rows, parse, on_error, skips):
 
 def _split_line(raw: bytes):
     """Tab-separated fields, or a bad row when the line is blank."""
-    text = _decode(raw)
+    text = decode_utf8(raw)
     if not text.strip():
-        raise _empty_line()
+        raise empty_line()
     return text.split("\t")
 
 
@@ -147,15 +147,15 @@ def read_tsv(path, source_column=0, target_column=1, on_error="error", skips=Non
     def parse(raw):
         fields = _split_line(raw)
         if len(fields) < needed:
-            raise _BadRow(
+            raise BadRow(
                 "wrong column count",
                 f"expected at least {needed} tab-separated columns, found {len(fields)}; "
-                f"check that the separator is a tab and the column numbers are right, {_SKIP_HINT}",
+                f"check that the separator is a tab and the column numbers are right, {SKIP_HINT}",
             )
         return _pair(fields[source_column], fields[target_column],
                      (f"column {source_column}", f"column {target_column}"))
 
-    return _keep_good_rows(path, numbered_lines(path), parse, on_error, skips)
+    return keep_good_rows(path, numbered_lines(path), parse, on_error, skips)
 
 
 def read_tatoeba(path, source_lang, target_lang, on_error="error", skips=None) -> list[tuple[str, str]]:
@@ -170,17 +170,17 @@ def read_tatoeba(path, source_lang, target_lang, on_error="error", skips=None) -
     def parse(raw):
         fields = _split_line(raw)
         if len(fields) not in (2, 3):
-            raise _BadRow(
+            raise BadRow(
                 "wrong column count",
                 f"expected 2 or 3 tab-separated columns (English, translation, optional attribution), "
-                f"found {len(fields)}; fix the row, {_SKIP_HINT}",
+                f"found {len(fields)}; fix the row, {SKIP_HINT}",
             )
         english, other = fields[0], fields[1]
         if english_is_source:
             return _pair(english, other, ("column 0, English", "column 1"))
         return _pair(other, english, ("column 1", "column 0, English"))
 
-    return _keep_good_rows(path, numbered_lines(path), parse, on_error, skips)
+    return keep_good_rows(path, numbered_lines(path), parse, on_error, skips)
 
 
 def read_aligned(prefix, source_lang, target_lang, on_error="error", skips=None) -> list[tuple[str, str]]:
@@ -197,12 +197,12 @@ def read_aligned(prefix, source_lang, target_lang, on_error="error", skips=None)
         )
 
     def parse(raws):
-        source = _decode(raws[0], source_path)
-        target = _decode(raws[1], target_path)
+        source = decode_utf8(raws[0], source_path)
+        target = decode_utf8(raws[1], target_path)
         return _pair(source, target, ("source line", "target line"), (source_path, target_path))
 
     numbered_rows = ((number, (source, target)) for (number, source), (_, target) in zip(source_lines, target_lines))
-    return _keep_good_rows(source_path, numbered_rows, parse, on_error, skips)
+    return keep_good_rows(source_path, numbered_rows, parse, on_error, skips)
 
 
 def read_parallel(format: str, path, source_lang, target_lang, columns=(0, 1), on_error="error", skips=None):
