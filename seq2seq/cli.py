@@ -158,10 +158,10 @@ def _plot(args):
     from seq2seq.training.run_dir import RunDirectory
 
     run = RunDirectory(args.run_dir)
-    task = task_named(run.load_config().task, str(run.config_file))
     out_dir = args.output_dir or run.path / "plots"
     written = [save_figure(training_curves_figure(run.path), out_dir / "training.png")]
     if args.text or args.image:
+        task = task_named(run.load_config().task, str(run.config_file))
         written += task.draw(run.path, out_dir, args.text, args.image, model_file=args.model_file,
                              **decode_settings(args))
     for path in written:

@@ -56,7 +56,7 @@ def test_cached_features_give_the_same_outputs_as_pixels():
 
 def test_doubly_stochastic_penalty_counts_real_target_steps_only():
     model = tiny_captioner()
-    memory, mask, states = model._memory(pixels())
+    memory, mask, states = model._encode_grid(pixels())
     _, totals = model.decoder(TARGET_IN, memory, mask, states, attention_totals=True)
     # Each real step spends one unit of attention over the cells; padding steps spend none.
     np.testing.assert_allclose(np.sum(totals, axis=1), [4, 2, 3], atol=1e-5)

@@ -82,10 +82,10 @@ def test_cli_reports_a_missing_or_corrupt_image(trained_captioner, tmp_path, cap
 
 def test_runs_of_one_task_are_refused_by_the_other(trained_captioner, trained_run, capsys):
     assert main(["translate", str(trained_captioner), "hello"]) == 2
-    assert "image captioning run" in capsys.readouterr().err
+    assert "is a captioning run, and this needs a translation run" in capsys.readouterr().err
     image = next((trained_captioner.parent / "cache").rglob("*.png"))
     assert main(["caption", str(trained_run), str(image)]) == 2
-    assert "translation run" in capsys.readouterr().err
+    assert "is a translation run, and this needs an image captioning run" in capsys.readouterr().err
 
 
 def test_resumed_captioning_run_trains_on(trained_captioner, tmp_path):
