@@ -18,6 +18,7 @@ from seq2seq.layers.attention import BahdanauAttention, LuongAttention
 from seq2seq.layers.decoders import AttentionDecoder, InputFeedingCell
 from seq2seq.layers.encoders import RNNEncoder
 from seq2seq.layers.image_encoders import PretrainedCNN, SmallCNN
+from seq2seq.layers.pooling import AttentionPooling
 from seq2seq.layers.recurrent import InputProjectedGRU, InputProjectedLSTM
 
 BATCH, SOURCE_LENGTH, TARGET_LENGTH, VOCAB = 2, 5, 4, 12
@@ -162,6 +163,8 @@ CASES = [
          attend, ATTENTION_OPTIONS),
     Case("attention-luong-concat", LuongAttention, partial(LuongAttention, "concat", 5), attention_inputs(4, 6),
          attend, ATTENTION_OPTIONS),
+    Case("attention-pooling", AttentionPooling, partial(AttentionPooling, 5),
+         lambda: (floats(BATCH, SOURCE_LENGTH, 6, seed=2), memory_mask()), options=ATTENTION_OPTIONS),
     Case("input-feeding-cell-gru-bahdanau-gate", InputFeedingCell,
          partial(InputFeedingCell, 4, 1, "gru", "bahdanau", 5, memory_dim=6, output_dim=4, context_gate=True),
          cell_inputs(6, [4, 4]), unroll_input_feeding_cell),

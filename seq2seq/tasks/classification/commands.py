@@ -1,0 +1,41 @@
+"""The classification verb: `seq2seq classify RUN_DIR "text" ...`."""
+
+from importlib import import_module
+from pathlib import Path
+
+from seq2seq.cli_options import add_model_options, texts_from, write_lines
+
+
+def add_commands(commands):
+    classify = commands.add_parser("classify", help="label texts with a trained classification run")
+    classify.add_argument("run_dir", type=Path, metavar="RUN_DIR", help="a classification run directory")
+    classify.add_argument("text", nargs="*", help="texts to classify (default: read --input or stdin)")
+    classify.add_argument("--input", "-i", type=Path, help="file with one text per line ('-' for stdin)")
+    classify.add_argument("--output", "-o", type=Path, help="write the labels here instead of stdout")
+    classify.add_argument("--top-k", type=int, metavar="K", help="print each text's K most probable labels as "
+                          "label<TAB>probability pairs on its line (default: its most probable label alone)")
+    add_model_options(classify, ensemble=False)
+    classify.set_defaults(command=_classify)
+
+
+def _classify(args):
+    """Serve the run with its own task's predictor, so any task whose predictor can `classify` (text
+    today, images later) shares this verb."""
+    from seq2seq.errors import Seq2SeqError
+    from seq2seq.tasks import task_named
+    from seq2seq.training.run_dir import RunDirectory
+
+    run = RunDirectory(args.run_dir)
+    task = task_named(run.load_config().task, str(run.config_file))
+    module, name = task.predictor.split(":")
+    if not hasattr(getattr(import_module(module), name), "classify"):
+        raise Seq2SeqError(f"{run.path} is a {task.name} run, and `seq2seq classify` needs a classification run; "
+                           "`seq2seq --help` lists each task's own command")
+    inputs = texts_from(args, what="text to classify", verb="classify")
+    predictor = task.load_predictor(run.path, model_file=args.model_file)
+    results = predictor.classify(inputs, top_k=1 if args.top_k is None else args.top_k)
+    if args.top_k is None:
+        lines = [result.label for result in results]
+    else:
+        lines = ["\t".join(f"{label}\t{probability:.4f}" for label, probability in result.top) for result in results]
+    write_lines(lines, args.output)
