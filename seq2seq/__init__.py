@@ -1,14 +1,16 @@
 """seq2seq: recurrent encoder-decoder models with attention on Keras 3 and TensorFlow.
 
-`from seq2seq import Translator` (or `Captioner`) works without importing TensorFlow until it is used, so the
+`from seq2seq import Translator` (or `Captioner`, `Classifier`, `Tagger`) works without importing TensorFlow until it is used, so the
 command line starts fast.
 """
 
 __version__ = "0.1.0"
-__all__ = ["Captioner", "Translator", "train", "load_config", "evaluate_run"]
+__all__ = ["Captioner", "Classifier", "Tagger", "Translator", "train", "load_config", "evaluate_run"]
 
 _LAZY = {
     "Captioner": "seq2seq.tasks.captioning.captioner",
+    "Classifier": "seq2seq.tasks.classification.classifier",
+    "Tagger": "seq2seq.tasks.tagging.tagger",
     "Translator": "seq2seq.tasks.translation.translator",
     "train": "seq2seq.training.loop",
     "load_config": "seq2seq.config",

@@ -9,6 +9,7 @@ batches, loss and dev score of one run. The loop, its callbacks and the run dire
 else about a task.
 """
 
+from importlib import import_module
 from typing import Callable, Protocol
 
 
@@ -43,8 +44,13 @@ class TaskDefinition:
     each `train.early_stopping.metric` it offers to (the key in the epoch's logs, "max" or "min"),
     the first being its default; `model_keys` are the `model:` keys it reads (any other must keep
     its default); `renamed_keys` map an old key to the one that replaced it, for a clear error;
-    `keras_modules` register the Keras classes its `.keras` files hold; `predictor` names the
-    Python API class (`module:Class`) whose `load(run_dir, ...)` serves a trained run.
+    `keras_modules` register the Keras classes its `.keras` files hold.
+
+    The heavy parts are named as `module:name` strings, imported only when used: `training_data`, the
+    `TaskTraining` class, built as `Class(config, run, resume, log)`; `evaluator`, the function
+    `evaluate` calls; `cli_verbs`, the function adding its own verbs (e.g. `translate`) to the
+    command's subparsers, with the option groups of `seq2seq.cli_options`; `predictor`, the Python
+    API class whose `load(run_dir, ...)` serves a trained run.
     """
 
     name: str = ""
@@ -54,6 +60,9 @@ class TaskDefinition:
     model_keys: tuple = ()
     renamed_keys: dict = {}
     keras_modules: tuple = ()
+    training_data: str = ""
+    evaluator: str = ""
+    cli_verbs: str = ""
     predictor: str = ""
 
     def check_config(self, config, source):
@@ -61,15 +70,16 @@ class TaskDefinition:
 
     def training(self, config, run, resume, log) -> TaskTraining:
         """Read the data (and train or load tokenizers) for a run: -> its `TaskTraining`."""
-        raise NotImplementedError
+        return import_reference(self.training_data)(config, run, resume, log)
 
     def evaluate(self, run, split, log, model_file=None, ensemble=(), **decode_settings) -> dict:
         """Predict a split with a trained run, write `eval/<split>.<name>.*` files, return the scores."""
-        raise NotImplementedError
+        return import_reference(self.evaluator)(run, split, log, model_file=model_file, ensemble=ensemble, **decode_settings)
 
     def add_commands(self, commands):
-        """Add the task's own command-line verbs (e.g. `translate`) to the `commands` subparsers,
-        with the option groups of `seq2seq.cli_options`."""
+        """Add the task's own command-line verbs to the `commands` subparsers."""
+        if self.cli_verbs:
+            import_reference(self.cli_verbs)(commands)
 
     def draw(self, run_dir, out_dir, texts, images, model_file=None, **decode_settings) -> list:
         """`seq2seq plot`'s task pictures for these `--text`/`--image` inputs: -> PNG paths written."""
@@ -77,7 +87,10 @@ class TaskDefinition:
 
     def load_predictor(self, run_dir, **settings):
         """The task's Python API object for a trained run (e.g. a `Translator`)."""
-        from importlib import import_module
+        return import_reference(self.predictor).load(run_dir, **settings)
 
-        module, name = self.predictor.split(":")
-        return getattr(import_module(module), name).load(run_dir, **settings)
+
+def import_reference(reference):
+    """`package.module:name` -> that object, importing its module (and TensorFlow) only now."""
+    module, name = reference.split(":")
+    return getattr(import_module(module), name)

@@ -21,22 +21,10 @@ class Captioning(TaskDefinition):
                   "image_encoder")
     renamed_keys = {"encoder_units": "feature_units"}
     keras_modules = ("seq2seq.tasks.captioning.model",)
+    training_data = "seq2seq.tasks.captioning.training:CaptioningTask"
+    evaluator = "seq2seq.tasks.captioning.evaluation:evaluate_captions"
+    cli_verbs = "seq2seq.tasks.captioning.commands:add_commands"
     predictor = "seq2seq.tasks.captioning.captioner:Captioner"
-
-    def training(self, config, run, resume, log):
-        from seq2seq.tasks.captioning.training import CaptioningTask
-
-        return CaptioningTask(config, run, resume, log)
-
-    def evaluate(self, run, split, log, model_file=None, ensemble=(), **decode_settings):
-        from seq2seq.tasks.captioning.evaluation import evaluate_captions
-
-        return evaluate_captions(run, split, log, model_file=model_file, ensemble=ensemble, **decode_settings)
-
-    def add_commands(self, commands):
-        from seq2seq.tasks.captioning.commands import add_commands
-
-        add_commands(commands)
 
     def draw(self, run_dir, out_dir, texts, images, model_file=None, **decode_settings):
         if texts:

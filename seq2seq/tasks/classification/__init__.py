@@ -22,6 +22,9 @@ class Classification(TaskDefinition):
     model_keys = ("cell", "embedding_dim", "encoder_units", "encoder_layers", "bidirectional", "dropout", "pooling",
                   "attention_units")
     keras_modules = ("seq2seq.tasks.classification.model",)
+    training_data = "seq2seq.tasks.classification.training:ClassificationTask"
+    evaluator = "seq2seq.tasks.classification.evaluation:evaluate_classification"
+    cli_verbs = "seq2seq.tasks.classification.commands:add_commands"
     predictor = "seq2seq.tasks.classification.classifier:Classifier"
 
     def check_config(self, config, source):
@@ -43,21 +46,6 @@ class Classification(TaskDefinition):
         if changed:
             raise ConfigError(f"{source}: 'decode.{changed[0]}' does not apply to classification, which takes the "
                               "most probable label; it reads decode.batch_size only")
-
-    def training(self, config, run, resume, log):
-        from seq2seq.tasks.classification.training import ClassificationTask
-
-        return ClassificationTask(config, run, resume, log)
-
-    def evaluate(self, run, split, log, model_file=None, ensemble=(), **decode_settings):
-        from seq2seq.tasks.classification.evaluation import evaluate_classification
-
-        return evaluate_classification(run, split, log, model_file=model_file, ensemble=ensemble, **decode_settings)
-
-    def add_commands(self, commands):
-        from seq2seq.tasks.classification.commands import add_commands
-
-        add_commands(commands)
 
     def draw(self, run_dir, out_dir, texts, images, model_file=None, **decode_settings):
         if images:

@@ -1,6 +1,5 @@
 """The classification verb: `seq2seq classify RUN_DIR "text" ...`."""
 
-from importlib import import_module
 from pathlib import Path
 
 from seq2seq.cli_options import add_model_options, texts_from, write_lines
@@ -23,12 +22,12 @@ def _classify(args):
     today, images later) shares this verb."""
     from seq2seq.errors import Seq2SeqError
     from seq2seq.tasks import task_named
+    from seq2seq.tasks.base import import_reference
     from seq2seq.training.run_dir import RunDirectory
 
     run = RunDirectory(args.run_dir)
     task = task_named(run.load_config().task, str(run.config_file))
-    module, name = task.predictor.split(":")
-    if not hasattr(getattr(import_module(module), name), "classify"):
+    if not hasattr(import_reference(task.predictor), "classify"):
         raise Seq2SeqError(f"{run.path} is a {task.name} run, and `seq2seq classify` needs a classification run; "
                            "`seq2seq --help` lists each task's own command")
     inputs = texts_from(args, what="text to classify", verb="classify")

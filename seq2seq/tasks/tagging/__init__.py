@@ -28,6 +28,9 @@ class Tagging(TaskDefinition):
                    "dev_punctuation_f1": ("dev_punctuation_f1", "max"), "dev_loss": ("val_loss", "min")}
     model_keys = ("cell", "embedding_dim", "encoder_units", "encoder_layers", "bidirectional", "dropout")
     keras_modules = ("seq2seq.tasks.tagging.model",)
+    training_data = "seq2seq.tasks.tagging.training:TaggingTask"
+    evaluator = "seq2seq.tasks.tagging.evaluation:evaluate_tagging"
+    cli_verbs = "seq2seq.tasks.tagging.commands:add_commands"
     predictor = "seq2seq.tasks.tagging.tagger:Tagger"
 
     def check_config(self, config, source):
@@ -41,21 +44,6 @@ class Tagging(TaskDefinition):
         if metric in TRUECASE_ONLY_METRICS and not truecase:
             raise ConfigError(f"{source}: 'train.early_stopping.metric: {metric}' scores truecasing labels; "
                               f"use dev_f1, dev_accuracy or dev_loss with data.corpus: {config.data.corpus}")
-
-    def training(self, config, run, resume, log):
-        from seq2seq.tasks.tagging.training import TaggingTask
-
-        return TaggingTask(config, run, resume, log)
-
-    def evaluate(self, run, split, log, model_file=None, ensemble=(), **decode_settings):
-        from seq2seq.tasks.tagging.evaluation import evaluate_tagging
-
-        return evaluate_tagging(run, split, log, model_file=model_file, ensemble=ensemble, **decode_settings)
-
-    def add_commands(self, commands):
-        from seq2seq.tasks.tagging.commands import add_commands
-
-        add_commands(commands)
 
     def draw(self, run_dir, out_dir, texts, images, model_file=None, **decode_settings):
         if texts or images:

@@ -18,6 +18,9 @@ class Translation(TaskDefinition):
     model_keys = ("cell", "embedding_dim", "encoder_units", "encoder_layers", "bidirectional", "decoder_units",
                   "decoder_layers", "attention", "attention_units", "dropout", "tie_embeddings", "context_gate")
     keras_modules = ("seq2seq.tasks.translation.model",)
+    training_data = "seq2seq.tasks.translation.training:TranslationTask"
+    evaluator = "seq2seq.tasks.translation.evaluation:evaluate_translations"
+    cli_verbs = "seq2seq.tasks.translation.commands:add_commands"
     predictor = "seq2seq.tasks.translation.translator:Translator"
 
     def check_config(self, config, source):
@@ -27,21 +30,6 @@ class Translation(TaskDefinition):
             raise ConfigError(
                 f"{source}: 'model.attention: luong-dot' needs model.decoder_units ({model.decoder_units}) "
                 f"to equal the encoder output size ({memory_dim}); use luong-general instead")
-
-    def training(self, config, run, resume, log):
-        from seq2seq.tasks.translation.training import TranslationTask
-
-        return TranslationTask(config, run, resume, log)
-
-    def evaluate(self, run, split, log, model_file=None, ensemble=(), **decode_settings):
-        from seq2seq.tasks.translation.evaluation import evaluate_translations
-
-        return evaluate_translations(run, split, log, model_file=model_file, ensemble=ensemble, **decode_settings)
-
-    def add_commands(self, commands):
-        from seq2seq.tasks.translation.commands import add_commands
-
-        add_commands(commands)
 
     def draw(self, run_dir, out_dir, texts, images, model_file=None, **decode_settings):
         if images:
