@@ -17,8 +17,7 @@ from seq2seq.tasks import registered_tasks
 
 
 def main(argv=None):
-    parser = _parser()
-    args = parser.parse_args(argv)
+    args = _parse_arguments(_parser(), argv)
     from seq2seq.errors import Seq2SeqError
 
     if args.command is not _data:
@@ -28,6 +27,22 @@ def main(argv=None):
     except Seq2SeqError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
+
+
+def _parse_arguments(parser, argv):
+    """Parse, letting texts come before and after options: `translate RUN --beam-size 5 "hola"`.
+
+    argparse gives a `nargs="*"` positional (the `text` of translate, classify, tag) whatever stands
+    before the first option, here nothing, and then calls "hola" unrecognized. Leftover words that are
+    not options join `text`, in order; from the first unknown option on, they are argparse's error.
+    """
+    args, extras = parser.parse_known_args(argv)
+    options = [index for index, extra in enumerate(extras) if extra.startswith("-")]
+    if extras and (options or not hasattr(args, "text")):
+        parser.error("unrecognized arguments: " + " ".join(extras[options[0] if options else 0:]))
+    if extras:
+        args.text = [*args.text, *extras]
+    return args
 
 
 def _start_tensorflow_quietly():

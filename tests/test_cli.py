@@ -39,6 +39,16 @@ def test_translate_with_beam_search_prints_n_best_lists(trained_run, capsys):
         assert scores == sorted(scores, reverse=True)
     assert main([*arguments, "--beam-size", "4", "--length-penalty", "0.6"]) == 0
     assert capsys.readouterr().out.splitlines() == [lines[0].split(" ||| ")[1], lines[3].split(" ||| ")[1]]
+    # Texts may come before, between and after options.
+    assert main(["translate", str(trained_run), "--beam-size", "4", "a b c", "--length-penalty", "0.6",
+                 "d e f g"]) == 0
+    assert capsys.readouterr().out.splitlines() == [lines[0].split(" ||| ")[1], lines[3].split(" ||| ")[1]]
+
+
+def test_an_unknown_option_among_texts_is_argparses_error(trained_run, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main(["translate", str(trained_run), "--beam-size", "4", "a b c", "--beem-size", "2"])
+    assert exit_info.value.code == 2 and "unrecognized arguments: --beem-size 2" in capsys.readouterr().err
 
 
 def test_evaluate_names_its_output_after_the_search(trained_run, capsys):
