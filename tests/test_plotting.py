@@ -33,9 +33,9 @@ def test_training_curves_plot_every_epoch_of_metrics_csv(trained_run):
     rows = RunDirectory(trained_run).read_metrics()
     losses, scores = training_curves_figure(trained_run).axes[:2]
     curves = {line.get_label(): line for axes in (losses, scores) for line in axes.get_lines()}
-    np.testing.assert_allclose(curves["dev bleu"].get_ydata(), [float(row["dev_bleu"]) for row in rows])
+    np.testing.assert_allclose(curves["bleu"].get_ydata(), [float(row["dev_bleu"]) for row in rows])
     np.testing.assert_allclose(curves["training cross-entropy"].get_ydata(), [float(row["xent"]) for row in rows])
-    assert list(curves["dev bleu"].get_xdata()) == list(range(1, len(rows) + 1))
+    assert list(curves["bleu"].get_xdata()) == list(range(1, len(rows) + 1))
 
 
 def test_plot_command_writes_pngs(trained_run, tmp_path, capsys):
