@@ -20,6 +20,15 @@ DECODE_OPTIONS = (
 )
 
 
+def add_text_arguments(parser, run_kind, texts, unit, results):
+    """RUN_DIR, then the texts: as arguments, else from `--input` or stdin; results to `--output` or
+    stdout. Every verb that reads texts takes them the same way (`texts_from`, `write_lines`)."""
+    parser.add_argument("run_dir", type=Path, metavar="RUN_DIR", help=run_kind)
+    parser.add_argument("text", nargs="*", help=f"{texts} (default: read --input or stdin)")
+    parser.add_argument("--input", "-i", type=Path, help=f"file with one {unit} per line ('-' for stdin)")
+    parser.add_argument("--output", "-o", type=Path, help=f"write {results} here instead of stdout")
+
+
 def add_decode_options(parser, exclude=()):
     """Flags that change the run's `decode:` settings for this command only."""
     group = parser.add_argument_group("search (defaults: the run's decode: settings)")

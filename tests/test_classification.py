@@ -354,7 +354,7 @@ def test_other_runs_and_mismatched_files_are_refused(classifier_run, tmp_path, c
         Classifier.load(copy)
     shutil.copy(classifier_run / "labels.json", copy / "labels.json")
     Tokenizer.train(["the cat", "a dog", "some bread"] * 20, copy / "source", 20)
-    with pytest.raises(Seq2SeqError, match="source.model: .* pieces, but .* the model and the tokenizer come from "
+    with pytest.raises(Seq2SeqError, match="source.model: .* pieces, but .* the model and source.model come from "
                                            "different runs"):
         Classifier.load(copy)
 

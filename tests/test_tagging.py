@@ -288,7 +288,7 @@ def test_a_tokenizer_from_another_run_is_refused(tagging_run, tmp_path):
     Tokenizer.train(["un dos tres cuatro cinco seis siete ocho"] * 20, tmp_path / "other", 30)
     shutil.copyfile(tmp_path / "other.model", copy / "source.model")
     with pytest.raises(Seq2SeqError, match=r"source.model: \d+ pieces, but .*model.keras was trained with 60; "
-                                           "the model and the tokenizer come from different runs"):
+                                           "the model and source.model come from different runs"):
         Tagger.load(copy)
 
 

@@ -21,3 +21,38 @@ def load_model_file(path: Path, compile=True):
         return keras.models.load_model(path, compile=compile, safe_mode=True)
     except Exception as error:  # a damaged zip, config or weights file: Keras raises many types
         raise Seq2SeqError(f"{path}: cannot load this model file ({type(error).__name__}: {error})") from None
+
+
+def load_run_model(run_dir, task, model_class, model_file=None):
+    """The best model of a `task` run, or `model_file` (e.g. one from `seq2seq average`) in its place.
+
+    Every predictor starts here, so a run of another task, a run with no finished epoch, a missing
+    file and a file holding some other model each get the same one-line error whatever the task.
+    Returns (run, config, model, model_file).
+    """
+    from seq2seq.training.run_dir import RunDirectory
+
+    run = RunDirectory(run_dir)
+    config = run.load_config()
+    if config.task != task:
+        raise Seq2SeqError(f"{run.path} is a {config.task} run, and this needs a {task} run; "
+                           "`seq2seq --help` lists each task's own command")
+    if model_file is None:
+        run.require(run.model_file, "training has not finished an epoch yet")
+    elif not Path(model_file).is_file():
+        raise Seq2SeqError(f"{model_file}: model file not found")
+    model_file = Path(model_file or run.model_file)
+    model = load_model_file(model_file, compile=False)
+    if not isinstance(model, model_class):
+        raise Seq2SeqError(f"{model_file}: holds a {type(model).__name__}, not a seq2seq {task} model")
+    return run, config, model, model_file
+
+
+def check_size(model_file, expected, found, what, file):
+    """A tokenizer or label file from another run would give out-of-range ids or wrong names, silently.
+
+    `what` names the unit ("pieces", "labels"); `file` is the tokenizer or label file that was read.
+    """
+    if expected != found:
+        raise Seq2SeqError(f"{file}: {found} {what}, but {model_file} was trained with {expected}; "
+                           f"the model and {Path(file).name} come from different runs")

@@ -11,8 +11,7 @@ from seq2seq.data.images import load_image, square_pixels
 from seq2seq.errors import Seq2SeqError
 from seq2seq.search.hypotheses import BestHypothesis, read_hypotheses
 from seq2seq.tasks.captioning.model import CaptionModel
-from seq2seq.models.loading import load_model_file
-from seq2seq.training.run_dir import RunDirectory
+from seq2seq.models.loading import check_size, load_run_model
 from seq2seq.search import CompiledSearch, image_inputs
 from seq2seq.data.tokenizer import TARGET_NAME, Tokenizer
 
@@ -45,25 +44,11 @@ class Captioner:
         `model_file` replaces `model.keras` (e.g. one from `seq2seq average`); keyword arguments
         change the run's decode settings, e.g. `beam_size=3`.
         """
-        run = RunDirectory(run_dir)
-        config = run.load_config()
-        if config.task != "captioning":
-            raise Seq2SeqError(f"{run.path} is a {config.task} run, and this needs an image captioning run; "
-                               "`seq2seq --help` lists each task's own command")
-        if model_file is None:
-            run.require(run.model_file, "training has not finished an epoch yet")
-        elif not Path(model_file).is_file():
-            raise Seq2SeqError(f"{model_file}: model file not found")
-        model_file = Path(model_file or run.model_file)
+        run, config, model, model_file = load_run_model(run_dir, "captioning", CaptionModel, model_file)
         run.require(run.path / f"{TARGET_NAME}.model", "the caption tokenizer is missing")
         tokenizer = Tokenizer.load(run.path / f"{TARGET_NAME}.model")
-        model = load_model_file(model_file, compile=False)
-        if not isinstance(model, CaptionModel):
-            raise Seq2SeqError(f"{model_file}: holds a {type(model).__name__}, not a seq2seq captioning model")
-        expected = model.get_config()["target_vocab_size"]
-        if expected != tokenizer.vocab_size:
-            raise Seq2SeqError(f"{tokenizer.model_file}: {tokenizer.vocab_size} pieces, but {model_file} was trained "
-                               f"with {expected}; the model and the tokenizer come from different runs")
+        check_size(model_file, model.get_config()["target_vocab_size"], tokenizer.vocab_size, "pieces",
+                   tokenizer.model_file)
         return cls(model, tokenizer, updated_decode(config.decode, decode_settings))
 
     def caption(self, images) -> list:

@@ -1,7 +1,6 @@
 """Python API: `Classifier.load(run_dir).classify(["Bienaventurados los pobres"])[0].label`."""
 
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 import tensorflow as tf
@@ -10,10 +9,9 @@ from seq2seq.data.labels import LABELS_FILE, LabelVocabulary
 from seq2seq.data.readers import normalize_text
 from seq2seq.data.tokenizer import SOURCE_NAME, Tokenizer
 from seq2seq.errors import Seq2SeqError
-from seq2seq.models.loading import load_model_file
+from seq2seq.models.loading import check_size, load_run_model
 from seq2seq.tasks.classification.model import SequenceClassifier
 from seq2seq.tokens import EOS_ID
-from seq2seq.training.run_dir import RunDirectory
 
 
 @dataclass
@@ -66,23 +64,13 @@ class Classifier:
         if search_settings:
             raise Seq2SeqError(f"search settings ({', '.join(search_settings)}) do not apply to a classification "
                                "run, which takes the most probable label; drop them")
-        run = RunDirectory(run_dir)
-        config = run.load_config()
-        if config.task != "classification":
-            raise Seq2SeqError(f"{run.path} is a {config.task} run, and this needs a classification run; "
-                               "`seq2seq --help` lists each task's own command")
-        if model_file is None:
-            run.require(run.model_file, "training has not finished an epoch yet")
-        elif not Path(model_file).is_file():
-            raise Seq2SeqError(f"{model_file}: model file not found")
-        model_file = Path(model_file or run.model_file)
+        run, config, model, model_file = load_run_model(run_dir, "classification", SequenceClassifier, model_file)
         run.require(run.path / f"{SOURCE_NAME}.model", "the tokenizer is missing")
         tokenizer = Tokenizer.load(run.path / f"{SOURCE_NAME}.model")
         labels = LabelVocabulary.load(run.path)
-        model = load_model_file(model_file, compile=False)
-        if not isinstance(model, SequenceClassifier):
-            raise Seq2SeqError(f"{model_file}: holds a {type(model).__name__}, not a seq2seq sequence classifier")
-        _check_sizes(model, model_file, tokenizer, labels, run.path / LABELS_FILE)
+        settings = model.get_config()
+        check_size(model_file, settings["vocab_size"], tokenizer.vocab_size, "pieces", tokenizer.model_file)
+        check_size(model_file, settings["num_classes"], len(labels), "labels", run.path / LABELS_FILE)
         return cls(model, tokenizer, labels, config.data.max_source_length,
                    decode_settings.get("batch_size") or config.decode.batch_size)
 
@@ -116,13 +104,3 @@ class Classifier:
         logits, weights = self.model.logits_and_weights(ids)
         return tf.nn.softmax(logits), weights
 
-
-def _check_sizes(model, model_file, tokenizer, labels, labels_file):
-    """Tokenizer or label files from another run would give wrong ids or wrong names, without an error."""
-    settings = model.get_config()
-    if settings["vocab_size"] != tokenizer.vocab_size:
-        raise Seq2SeqError(f"{tokenizer.model_file}: {tokenizer.vocab_size} pieces, but {model_file} was trained "
-                           f"with {settings['vocab_size']}; the model and the tokenizer come from different runs")
-    if settings["num_classes"] != len(labels):
-        raise Seq2SeqError(f"{labels_file}: {len(labels)} labels, but {model_file} was trained with "
-                           f"{settings['num_classes']}; the model and the label file come from different runs")

@@ -1,16 +1,11 @@
 """The classification verb: `seq2seq classify RUN_DIR "text" ...`."""
 
-from pathlib import Path
-
-from seq2seq.cli_options import add_model_options, texts_from, write_lines
+from seq2seq.cli_options import add_model_options, add_text_arguments, texts_from, write_lines
 
 
 def add_commands(commands):
     classify = commands.add_parser("classify", help="label texts with a trained classification run")
-    classify.add_argument("run_dir", type=Path, metavar="RUN_DIR", help="a classification run directory")
-    classify.add_argument("text", nargs="*", help="texts to classify (default: read --input or stdin)")
-    classify.add_argument("--input", "-i", type=Path, help="file with one text per line ('-' for stdin)")
-    classify.add_argument("--output", "-o", type=Path, help="write the labels here instead of stdout")
+    add_text_arguments(classify, "a classification run directory", "texts to classify", "text", "the labels")
     classify.add_argument("--top-k", type=int, metavar="K", help="print each text's K most probable labels as "
                           "label<TAB>probability pairs on its line (default: its most probable label alone)")
     add_model_options(classify, ensemble=False)

@@ -4,17 +4,13 @@ Each text's line holds its words as `word/label`, separated by spaces; with `--r
 run prints each text cased and punctuated instead.
 """
 
-from pathlib import Path
-
-from seq2seq.cli_options import add_model_options, texts_from, write_lines
+from seq2seq.cli_options import add_model_options, add_text_arguments, texts_from, write_lines
 
 
 def add_commands(commands):
     tag = commands.add_parser("tag", help="label every word of texts with a trained tagging run")
-    tag.add_argument("run_dir", type=Path, metavar="RUN_DIR", help="a tagging run directory made by `seq2seq train`")
-    tag.add_argument("text", nargs="*", help="texts to tag, words separated by spaces (default: read --input or stdin)")
-    tag.add_argument("--input", "-i", type=Path, help="file with one text per line ('-' for stdin)")
-    tag.add_argument("--output", "-o", type=Path, help="write the tagged texts here instead of stdout")
+    add_text_arguments(tag, "a tagging run directory made by `seq2seq train`",
+                       "texts to tag, words separated by spaces", "text", "the tagged texts")
     tag.add_argument("--restore", action="store_true", help="truecasing runs: print each text cased and "
                      "punctuated rather than its words' labels")
     tag.add_argument("--batch-size", type=int, metavar="N", help="texts labelled together (default: the run's "

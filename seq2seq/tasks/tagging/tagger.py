@@ -6,7 +6,6 @@ words taken away), so it takes text in any case, punctuated or not, and `restore
 cased and punctuated. Each word's label is the best one at its first piece (`seq2seq.tasks.tagging.pieces`).
 """
 
-from pathlib import Path
 
 import numpy as np
 import tensorflow as tf
@@ -17,11 +16,10 @@ from seq2seq.data.readers import normalize_text
 from seq2seq.data.tokenizer import SOURCE_NAME, Tokenizer
 from seq2seq.data.truecase import restore, words_and_labels
 from seq2seq.errors import Seq2SeqError
-from seq2seq.models.loading import load_model_file
+from seq2seq.models.loading import check_size, load_run_model
 from seq2seq.tasks.tagging import TRUECASE_CORPUS
 from seq2seq.tasks.tagging.model import TaggingModel
 from seq2seq.tasks.tagging.pieces import to_pieces
-from seq2seq.training.run_dir import RunDirectory
 
 TOKENIZER_FILE = f"{SOURCE_NAME}.model"
 
@@ -47,23 +45,13 @@ class Tagger:
 
         `batch_size` defaults to the run's `decode.batch_size`.
         """
-        run = RunDirectory(run_dir)
-        config = run.load_config()
-        if config.task != "tagging":
-            raise Seq2SeqError(f"{run.path} is a {config.task} run, and this needs a tagging run; "
-                               "`seq2seq --help` lists each task's own command")
-        if model_file is None:
-            run.require(run.model_file, "training has not finished an epoch yet")
-        elif not Path(model_file).is_file():
-            raise Seq2SeqError(f"{model_file}: model file not found")
-        model_file = Path(model_file or run.model_file)
+        run, config, model, model_file = load_run_model(run_dir, "tagging", TaggingModel, model_file)
         run.require(run.path / TOKENIZER_FILE, "was it made by `seq2seq train`?")
         tokenizer = Tokenizer.load(run.path / TOKENIZER_FILE)
         labels = LabelVocabulary.load(run.path)
-        model = load_model_file(model_file, compile=False)
-        if not isinstance(model, TaggingModel):
-            raise Seq2SeqError(f"{model_file}: holds a {type(model).__name__}, not a seq2seq tagging model")
-        _check_sizes(model, model_file, tokenizer, labels, run.path)
+        settings = model.get_config()
+        check_size(model_file, settings["vocab_size"], tokenizer.vocab_size, "pieces", tokenizer.model_file)
+        check_size(model_file, settings["num_labels"], len(labels), "labels", run.path / LABELS_FILE)
         return cls(model, tokenizer, labels, config.decode.batch_size if batch_size is None else batch_size,
                    truecase=config.data.corpus == TRUECASE_CORPUS)
 
@@ -120,13 +108,3 @@ class Tagger:
         first = self.labels.first_real_id
         return ops.argmax(self.model(ids, training=False)[..., first:], axis=-1) + first
 
-
-def _check_sizes(model, model_file, tokenizer, labels, run_dir):
-    """Files from another run would feed out-of-range ids to the model or misname its outputs."""
-    settings = model.get_config()
-    if settings["vocab_size"] != tokenizer.vocab_size:
-        raise Seq2SeqError(f"{tokenizer.model_file}: {tokenizer.vocab_size} pieces, but {model_file} was trained "
-                           f"with {settings['vocab_size']}; the model and the tokenizer come from different runs")
-    if settings["num_labels"] != len(labels):
-        raise Seq2SeqError(f"{Path(run_dir) / LABELS_FILE}: {len(labels)} labels, but {model_file} predicts "
-                           f"{settings['num_labels']}; the model and the labels come from different runs")

@@ -2,16 +2,14 @@
 
 from pathlib import Path
 
-from seq2seq.cli_options import (add_decode_options, add_model_options, decode_settings, texts_from,
-                                 write_lines)
+from seq2seq.cli_options import (add_decode_options, add_model_options, add_text_arguments, decode_settings,
+                                 texts_from, write_lines)
 
 
 def add_commands(commands):
     translate = commands.add_parser("translate", help="translate sentences with a trained run")
-    translate.add_argument("run_dir", type=Path, metavar="RUN_DIR", help="a run directory made by `seq2seq train`")
-    translate.add_argument("text", nargs="*", help="sentences to translate (default: read --input or stdin)")
-    translate.add_argument("--input", "-i", type=Path, help="file with one sentence per line ('-' for stdin)")
-    translate.add_argument("--output", "-o", type=Path, help="write translations here instead of stdout")
+    add_text_arguments(translate, "a run directory made by `seq2seq train`", "sentences to translate", "sentence",
+                       "translations")
     add_model_options(translate)
     add_decode_options(translate)
     translate.set_defaults(command=_translate)

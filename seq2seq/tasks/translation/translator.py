@@ -10,7 +10,7 @@ from seq2seq.tasks.translation.ensemble import EnsembleModel, check_same_tokeniz
 from seq2seq.errors import Seq2SeqError
 from seq2seq.search.hypotheses import BestHypothesis, read_hypotheses
 from seq2seq.tasks.translation.model import TranslationModel
-from seq2seq.models.loading import load_model_file
+from seq2seq.models.loading import check_size, load_run_model
 from seq2seq.training.run_dir import RunDirectory
 from seq2seq.search import CompiledSearch
 from seq2seq.tokens import EOS_ID
@@ -97,30 +97,10 @@ def moses_nbest_lines(translations) -> list:
 
 def _load_run_model(run_dir, model_file=None):
     """A run's model (its best, or `model_file`) with the tokenizers it was trained with."""
-    run = RunDirectory(run_dir)
-    task = run.load_config().task
-    if task != "translation":
-        raise Seq2SeqError(f"{run.path} is a {task} run, and this needs a translation run; "
-                           f"`seq2seq --help` lists each task's own command")
-    if model_file is None:
-        run.require(run.model_file, "training has not finished an epoch yet")
-    elif not Path(model_file).is_file():
-        raise Seq2SeqError(f"{model_file}: model file not found")
-    model_file = Path(model_file or run.model_file)
+    run, _, model, model_file = load_run_model(run_dir, "translation", TranslationModel, model_file)
     source_tokenizer, target_tokenizer = load_tokenizers(run.path)
-    model = load_model_file(model_file, compile=False)
-    if not isinstance(model, TranslationModel):
-        raise Seq2SeqError(f"{model_file}: holds a {type(model).__name__}, not a seq2seq translation model")
-    _check_vocabularies(model, model_file, source_tokenizer, target_tokenizer)
-    return model, source_tokenizer, target_tokenizer
-
-
-def _check_vocabularies(model, model_file, source_tokenizer, target_tokenizer):
-    """Tokenizer files from another run would feed out-of-range ids deep into TensorFlow."""
     settings = model.get_config()
     for side, tokenizer in (("source", source_tokenizer), ("target", target_tokenizer)):
-        expected = settings[f"{side}_vocab_size"]
-        if expected != tokenizer.vocab_size:
-            raise Seq2SeqError(
-                f"{tokenizer.model_file}: {tokenizer.vocab_size} pieces, but {model_file} was trained with "
-                f"{expected} {side} pieces; the model and the tokenizer files come from different runs")
+        check_size(model_file, settings[f"{side}_vocab_size"], tokenizer.vocab_size, f"{side} pieces",
+                   tokenizer.model_file)
+    return model, source_tokenizer, target_tokenizer
