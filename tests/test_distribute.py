@@ -155,3 +155,30 @@ def test_one_process_of_a_cluster_writes_the_run_directory(cluster, task, chief,
     own = own_run_directory(tmp_path / "run", "multi_worker")
     assert own == (tmp_path / "run" if chief else tmp_path / f".run.{task[0]}-{task[1]}")
     assert own_run_directory(tmp_path / "run", "mirrored") == tmp_path / "run"
+
+
+@pytest.mark.parametrize("task", ["classification", "tagging"])
+def test_every_task_trains_on_mirrored_replicas_through_the_same_loop(task, tmp_path):
+    """The classifier and the tagger take the same two-replica path as translation, to the same losses."""
+    from test_classification import TINY_CONFIG, cue_settings, write_cue_task
+    from test_tagging import ner_config_text, write_ner_corpus
+
+    if task == "classification":
+        data = write_cue_task(tmp_path / "data", sizes=(("train", 256), ("dev", 64), ("test", 64)))
+        config, settings = TINY_CONFIG, cue_settings(data, "train.epochs=1", "train.batch_size=32")
+    else:
+        data = write_ner_corpus(tmp_path / "data", sizes=(("train", 256), ("dev", 64), ("test", 64)))
+        config, settings = tmp_path / "ner.yaml", []
+        config.write_text(ner_config_text(data, epochs=1))
+    settings += ["--set", "model.dropout=0"]  # replicas draw their own dropout masks
+    mirrored = ["--set", "distribute.strategy=mirrored", "--set", 'distribute.devices=["/cpu:0", "/cpu:1"]']
+    run(["-c", TWO_CPUS, "train", str(config), "--run-dir", str(tmp_path / "one"), *settings])
+    two = run(["-c", TWO_CPUS, "train", str(config), "--run-dir", str(tmp_path / "two"), *settings, *mirrored])
+    assert "2 replicas share each batch of 32" in two.stdout
+    for alone, replicated in zip(metrics(tmp_path / "one"), metrics(tmp_path / "two"), strict=True):
+        # Within 1 %, not to rounding: Keras averages the replicas' mean losses, and a batch split in two
+        # halves of unequal length (tokens for the tagger) weighs its examples slightly differently.
+        for key in ("loss", "val_loss"):
+            assert float(replicated[key]) == pytest.approx(float(alone[key]), rel=1e-2), key
+    verb = "classify" if task == "classification" else "tag"
+    assert main([verb, str(tmp_path / "two"), "the cat of a dog"]) == 0
