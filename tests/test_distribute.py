@@ -94,6 +94,7 @@ def train_two_workers(config, run_dirs, tmp_path, *extra):
     return texts
 
 
+@pytest.mark.slow  # a minute or more; CI runs the slow tests in a second step
 def test_two_workers_on_loopback_train_a_run_that_translates_evaluates_and_resumes(small_task, tmp_path, capsys):
     config = tmp_path / "workers.yaml"
     config.write_text(reversal_config_text(small_task, epochs=2, extra="distribute: {strategy: multi_worker}"))
@@ -157,6 +158,7 @@ def test_one_process_of_a_cluster_writes_the_run_directory(cluster, task, chief,
     assert own_run_directory(tmp_path / "run", "mirrored") == tmp_path / "run"
 
 
+@pytest.mark.slow  # a minute or more; CI runs the slow tests in a second step
 @pytest.mark.parametrize("task", ["classification", "tagging"])
 def test_every_task_trains_on_mirrored_replicas_through_the_same_loop(task, tmp_path):
     """The classifier and the tagger take the same two-replica path as translation, to the same losses."""
