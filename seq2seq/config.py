@@ -61,7 +61,7 @@ class DataConfig:
 
 @dataclass
 class TokenizerConfig:
-    type: Literal["unigram", "bpe"] = "unigram"
+    type: Literal["unigram", "bpe", "char"] = "unigram"
     vocab_size: int = 8000
     joint: bool = False
     character_coverage: float = 1.0
@@ -143,6 +143,11 @@ class TrainConfig:
     shuffle_buffer: int = 50000
     dev_bleu_sentences: Optional[int] = None
     keep_checkpoints: int = 5
+    # Language models: the stream of training text is cut into windows of `bptt_length` pieces, read by
+    # `batch_size` parallel rows; `bptt_carry_state` carries each row's recurrent state from one window to
+    # the next (truncated backpropagation through time), false starts every window from zero.
+    bptt_length: int = 128
+    bptt_carry_state: bool = True
     early_stopping: EarlyStoppingConfig = field(default_factory=EarlyStoppingConfig)
 
 
@@ -155,12 +160,14 @@ class DecodeConfig:
     penalty (coverage_penalty times the summed log of each source piece's capped attention); beam
     search also ranks by that score. `sample: true` draws `n_best` samples per sentence instead
     (softmax at `temperature`, `top_k` best tokens, 0 for all), the same again for the same `seed`
-    and the same batches of sentences. Captions are at most `max_caption_length` pieces, EOS included.
+    and the same batches of sentences. Captions are at most `max_caption_length` pieces, EOS included;
+    a language model's continuations at most `max_generated_length`.
     """
 
     max_length_ratio: float = 1.5
     max_length_offset: int = 10
     max_caption_length: int = 30
+    max_generated_length: int = 200
     batch_size: int = 64
     beam_size: int = 1
     n_best: int = 1
@@ -257,7 +264,8 @@ def upgrade_saved_config(raw: dict) -> dict:
 POSITIVE = ("data.max_source_length", "data.max_target_length", "tokenizer.vocab_size", "model.embedding_dim",
             "model.encoder_units", "model.encoder_layers", "model.decoder_units", "model.decoder_layers",
             "model.attention_units", "model.feature_units", "train.batch_size", "train.epochs", "train.buckets",
-            "train.early_stopping.patience", "train.keep_checkpoints", "data.synthetic_images",
+            "train.early_stopping.patience", "train.keep_checkpoints", "data.synthetic_images", "train.bptt_length",
+            "decode.max_generated_length",
             "model.image_encoder.image_size")
 
 
@@ -343,7 +351,7 @@ def updated_decode(decode, changes, source="decode settings") -> DecodeConfig:
 
 def check_decode(decode, source="decode settings"):
     """Also run on its own: the Python API builds decode settings without a config file."""
-    for key in ("batch_size", "beam_size", "n_best", "max_length_offset", "max_caption_length"):
+    for key in ("batch_size", "beam_size", "n_best", "max_length_offset", "max_caption_length", "max_generated_length"):
         if getattr(decode, key) < 1:
             raise ConfigError(f"{source}: 'decode.{key}' must be at least 1, got {getattr(decode, key)}")
     if decode.max_length_ratio < 0:

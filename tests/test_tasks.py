@@ -12,7 +12,7 @@ from seq2seq.errors import ConfigError
 from seq2seq.tasks import _TASKS, register_task, registered_tasks, task_named
 from seq2seq.tasks.base import TaskDefinition, TaskTraining, import_reference
 
-BUILT_IN = ("captioning", "classification", "tagging", "translation")
+BUILT_IN = ("captioning", "classification", "language_model", "tagging", "translation")
 TRAINING_METHODS = [name for name, _ in inspect.getmembers(TaskTraining, inspect.isfunction)
                     if not name.startswith("_")]
 

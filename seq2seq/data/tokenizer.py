@@ -9,7 +9,7 @@ import sentencepiece as spm
 from seq2seq.errors import ConfigError, Seq2SeqError
 from seq2seq.tokens import BOS_ID, EOS_ID, PAD_ID, UNK_ID
 
-MODEL_TYPES = ("unigram", "bpe")
+MODEL_TYPES = ("unigram", "bpe", "char")  # char: one piece per character (SentencePiece's own)
 # SentencePiece only draws random numbers when it samples or shuffles sentences;
 # fixing the seed keeps those paths reproducible too.
 TRAINING_SEED = 1234

@@ -7,9 +7,9 @@ loop per token).
 
 from seq2seq.search.beam import beam_search
 from seq2seq.search.common import NEGATIVE, Hypotheses, Scoring, is_real, output_length_limits
-from seq2seq.search.compiled import SOURCE_IDS, CompiledSearch, InputKind, image_inputs, search, search_translations
+from seq2seq.search.compiled import PROMPT_IDS, SOURCE_IDS, CompiledSearch, InputKind, image_inputs, search, search_translations
 from seq2seq.search.greedy import greedy_search, sample_search
 
-__all__ = ["NEGATIVE", "SOURCE_IDS", "CompiledSearch", "Hypotheses", "InputKind", "Scoring", "beam_search",
+__all__ = ["NEGATIVE", "PROMPT_IDS", "SOURCE_IDS", "CompiledSearch", "Hypotheses", "InputKind", "Scoring", "beam_search",
            "greedy_search", "image_inputs", "is_real", "output_length_limits", "sample_search", "search",
            "search_translations"]

@@ -15,8 +15,8 @@ import keras
 import tensorflow as tf
 from keras import ops
 
-from seq2seq.search.common import NEGATIVE, Hypotheses, Scoring, is_real, log_probabilities
-from seq2seq.tokens import BOS_ID, EOS_ID
+from seq2seq.search.common import NEGATIVE, Hypotheses, Scoring, first_tokens, is_real, log_probabilities
+from seq2seq.tokens import EOS_ID
 
 
 def beam_search(model, inputs, limits, attention_mask, capacity, beam_size, n_best=1, scoring=Scoring(),
@@ -41,7 +41,7 @@ def beam_search(model, inputs, limits, attention_mask, capacity, beam_size, n_be
         # Where each finished hypothesis left the beam (step, slot), to trace its attention back.
         finished.update(step=ops.full((batch, k), -1, dtype="int32"), slot=ops.zeros((batch, k), dtype="int32"))
     history = AttentionHistory.empty() if with_attention else ()
-    previous = ops.full((batch * k,), BOS_ID, dtype="int32")
+    previous = ops.repeat(first_tokens(model, inputs, batch), k, axis=0)
     done = ops.zeros((batch,), dtype="bool")
 
     def not_done(step, previous, done, states, alive, finished, history):

@@ -27,6 +27,14 @@ class Hypotheses(NamedTuple):
     attention: Optional[object]
 
 
+def first_tokens(model, inputs, batch):
+    """What each output's first step reads: BOS; or, for a model that continues its inputs (a language
+    model's prompt), the last token of each input, from the model's `start_tokens(inputs)`."""
+    if hasattr(model, "start_tokens"):
+        return model.start_tokens(inputs)
+    return ops.full((batch,), BOS_ID, dtype="int32")
+
+
 def output_length_limits(source_lengths, ratio, offset):
     """Per-sentence maximum output length: `ratio * source length + offset` tokens."""
     return ops.cast(ops.cast(source_lengths, "float32") * ratio, "int32") + offset

@@ -51,6 +51,16 @@ def image_inputs(image_size, cells) -> InputKind:
     return InputKind(tf.TensorSpec([None, image_size, image_size, 3], tf.uint8), frame)
 
 
+def _prompt_frame(prompt_ids, decode):
+    """A language model's continuations are at most `decode.max_generated_length` pieces."""
+    batch = ops.shape(prompt_ids)[0]
+    limits = ops.full((batch,), decode.max_generated_length, dtype="int32")
+    return limits, ops.zeros((batch, 0), dtype="bool"), decode.max_generated_length
+
+
+PROMPT_IDS = InputKind(tf.TensorSpec([None, None], tf.int32), _prompt_frame)
+
+
 def search(model, inputs, decode, with_attention=True, kind=SOURCE_IDS) -> Hypotheses:
     """Search outputs for a batch of `kind` inputs with the settings of a `DecodeConfig`."""
     limits, attention_mask, capacity = kind.frame(inputs, decode)

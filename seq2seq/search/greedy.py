@@ -7,8 +7,8 @@ next token.
 import tensorflow as tf
 from keras import ops
 
-from seq2seq.search.common import NEGATIVE, Hypotheses, Scoring, log_probabilities
-from seq2seq.tokens import BOS_ID, EOS_ID, PAD_ID
+from seq2seq.search.common import NEGATIVE, Hypotheses, Scoring, first_tokens, log_probabilities
+from seq2seq.tokens import EOS_ID, PAD_ID
 
 
 def greedy_search(model, inputs, limits, attention_mask, capacity, scoring=Scoring(), with_attention=True):
@@ -51,7 +51,7 @@ def _token_by_token(model, inputs, limits, attention_mask, capacity, choose, sco
              "coverage": ops.zeros((batch, memory_length))}
     if with_attention:  # one (B, S) row per step, written once rather than copied into a buffer each step
         found["attention"] = tf.TensorArray(tf.float32, size=0, dynamic_size=True)
-    previous = ops.full((batch,), BOS_ID, dtype="int32")
+    previous = first_tokens(model, inputs, batch)
     finished = ops.zeros((batch,), dtype="bool")
 
     def not_done(step, previous, finished, states, found):
