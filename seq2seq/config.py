@@ -20,7 +20,7 @@ import yaml
 from seq2seq.errors import ConfigError
 
 SCIENTIFIC = re.compile(r"[-+]?(\d+\.?\d*|\.\d+)[eE][-+]?\d+")
-CellType = Literal["gru", "lstm", "simple_rnn"]
+CellType = Literal["gru", "lstm", "simple_rnn", "mtrnn"]
 # Written into every run's config.yaml; a saved config without it was written by seq2seq 0.1.0.
 CONFIG_VERSION = 2
 AttentionType = Literal["bahdanau", "luong-dot", "luong-general", "luong-concat"]
@@ -109,6 +109,9 @@ class ModelConfig:
     attention_regularization: float = 0.0
     feature_units: int = 256
     pooling: Literal["attention", "last", "mean"] = "attention"
+    # cell: mtrnn only: groups [time constant tau, share of the layer's units], fast to slow
+    # (seq2seq.layers.mtrnn).
+    mtrnn_timescales: list = field(default_factory=lambda: [[2.0, 0.5], [8.0, 0.25], [32.0, 0.25]])
     image_encoder: ImageEncoderConfig = field(default_factory=ImageEncoderConfig)
 
 
@@ -313,10 +316,27 @@ def _check_task(config, task, source):
                                   f"'model.{task.renamed_keys[key]}'")
             raise ConfigError(f"{source}: 'model.{key}' does not apply to {task.name}; it reads "
                               f"{', '.join(task.model_keys)}")
+    _check_timescales(config.model, source)
     if config.model.attention_regularization < 0 or config.model.image_encoder.fine_tune_blocks < 0:
         raise ConfigError(f"{source}: 'model.attention_regularization' and "
                           "'model.image_encoder.fine_tune_blocks' must be at least 0")
     _check_image_encoder(config.model.image_encoder, source)
+
+
+def _check_timescales(model, source):
+    """`model.mtrnn_timescales`: [tau >= 1, share > 0] groups whose shares add up to 1, for `cell: mtrnn` only."""
+    key = "model.mtrnn_timescales"
+    if model.cell != "mtrnn" and model.mtrnn_timescales != ModelConfig().mtrnn_timescales:
+        raise ConfigError(f"{source}: '{key}' applies to 'model.cell: mtrnn' only")
+    groups = model.mtrnn_timescales
+    numbers = (int, float)
+    if not groups or not all(isinstance(group, list) and len(group) == 2 and all(
+            isinstance(value, numbers) and not isinstance(value, bool) for value in group) for group in groups):
+        raise ConfigError(f"{source}: '{key}' must be a list of [tau, share] pairs, e.g. [[2, 0.5], [8, 0.25], "
+                          f"[32, 0.25]], got {groups!r}")
+    if any(tau < 1 or share <= 0 for tau, share in groups) or abs(sum(share for _, share in groups) - 1) > 1e-6:
+        raise ConfigError(f"{source}: '{key}' needs each time constant tau >= 1 and shares above 0 that add up to 1, "
+                          f"got {groups!r}")
 
 
 def _check_image_encoder(encoder, source):

@@ -18,6 +18,7 @@ from seq2seq.layers.attention import BahdanauAttention, LuongAttention
 from seq2seq.layers.decoders import AttentionDecoder, InputFeedingCell
 from seq2seq.layers.encoders import RNNEncoder
 from seq2seq.layers.image_encoders import PretrainedCNN, SmallCNN
+from seq2seq.layers.mtrnn import MTRNN, MTRNNCell
 from seq2seq.layers.pooling import AttentionPooling
 from seq2seq.layers.recurrent import InputProjectedGRU, InputProjectedLSTM
 
@@ -53,6 +54,10 @@ def pixels(size):
 def call_with_mask(layer, sequence, mask, training=False):
     """Keras-style recurrent layers: the mask goes by keyword."""
     return layer(sequence, mask=mask, training=training)
+
+
+def step_cell(cell, inputs, states, training=False):
+    return cell(inputs, states, training=training)
 
 
 def attend(attention, query, memory, mask, training=False):
@@ -139,6 +144,7 @@ ATTENTION_OPTIONS = dict(float32_outputs=(1,))  # (context, weights)
 # The decoder, the layer with the most Python around its recurrence (states passed through the RNN,
 # target masks, attention totals), also trains once in a traced `tf.function`, as `fit` runs it.
 TRACED = dict(run_eagerly=False)
+MTRNN_CELL = {"type": "mtrnn", "timescales": [[1, 0.5], [8, 0.5]]}
 
 CASES = [
     Case("encoder-gru-bidirectional", RNNEncoder, partial(RNNEncoder, VOCAB, 6, 4, cell="gru"),
@@ -155,6 +161,13 @@ CASES = [
                  go_backwards=True), sequence_inputs, call_with_mask),
     Case("input-projected-lstm", InputProjectedLSTM,
          partial(InputProjectedLSTM, 4, return_sequences=True, return_state=True), sequence_inputs, call_with_mask),
+    Case("mtrnn-two-timescales", MTRNN,
+         partial(MTRNN, 4, timescales=[[1, 0.5], [4, 0.5]], return_sequences=True, return_state=True),
+         sequence_inputs, call_with_mask),
+    Case("mtrnn-cell", MTRNNCell, partial(MTRNNCell, 4, timescales=[[2, 0.25], [16, 0.75]]),
+         lambda: (floats(BATCH, 3, seed=1), [floats(BATCH, 4, seed=2)]), step_cell),
+    Case("encoder-mtrnn-bidirectional", RNNEncoder, partial(RNNEncoder, VOCAB, 6, 4, cell=MTRNN_CELL),
+         lambda: (token_ids(SOURCE_LENGTH),)),
     Case("attention-bahdanau", BahdanauAttention, partial(BahdanauAttention, 5), attention_inputs(4, 6), attend,
          ATTENTION_OPTIONS),
     Case("attention-luong-dot", LuongAttention, partial(LuongAttention, "dot"), attention_inputs(6, 6), attend,
@@ -178,6 +191,9 @@ CASES = [
          partial(AttentionDecoder, VOCAB, 6, 4, memory_dim=8, encoder_layers=2, num_layers=2, cell="lstm",
                  attention="luong-concat", attention_units=5, tie_embeddings=True, context_gate=True),
          decoder_inputs(8, [2, 2]), options=TRACED),
+    Case("decoder-mtrnn-bahdanau", AttentionDecoder,
+         partial(AttentionDecoder, VOCAB, 6, 4, memory_dim=8, cell=MTRNN_CELL, attention_units=5),
+         decoder_inputs(8, [1]), options=TRACED),
     Case("decoder-gru-luong-dot-attention-totals", AttentionDecoder,  # dot: units == memory_dim
          partial(AttentionDecoder, VOCAB, 6, 8, memory_dim=8, attention="luong-dot", attention_units=5),
          decoder_inputs(8, [1]), decode_with_attention_totals,

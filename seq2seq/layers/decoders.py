@@ -18,7 +18,7 @@ from keras import ops
 
 from seq2seq.keras_internals import without_keras_mask
 from seq2seq.layers.attention import make_attention
-from seq2seq.layers.cells import RNN_CELLS, check_cell, states_per_layer
+from seq2seq.layers.cells import cell_type, check_cell, recurrent_cell, states_per_layer
 from seq2seq.layers.initializers import embedding_initializer
 from seq2seq.tokens import PAD_ID
 
@@ -38,7 +38,7 @@ class InputFeedingCell(keras.layers.Layer):
         self.attention_units = attention_units
         self.memory_dim = memory_dim
         self.output_dim = output_dim
-        self.rnn_cells = [RNN_CELLS[cell](units, name=f"{cell}_cell_{index}", dtype=self.dtype_policy)
+        self.rnn_cells = [recurrent_cell(cell, units, name=f"{cell_type(cell)}_cell_{index}", dtype=self.dtype_policy)
                           for index in range(num_layers)]
         self.attention = make_attention(attention, attention_units, dtype=self.dtype_policy)
         self.attentional = keras.layers.Dense(output_dim, activation="tanh", use_bias=False, name="attentional",

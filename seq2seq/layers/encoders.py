@@ -3,7 +3,7 @@
 import keras
 from keras import ops
 
-from seq2seq.layers.cells import RNN_LAYERS, check_cell, states_per_layer
+from seq2seq.layers.cells import cell_type, check_cell, recurrent_layer, states_per_layer
 from seq2seq.layers.initializers import embedding_initializer
 from seq2seq.tokens import PAD_ID
 
@@ -34,8 +34,8 @@ class RNNEncoder(keras.layers.Layer):
         self.recurrent_layers = [self._make_layer(index) for index in range(num_layers)]
 
     def _make_layer(self, index):
-        layer = RNN_LAYERS[self.cell](self.units, return_sequences=True, return_state=True,
-                                      name=f"{self.cell}_{index}", dtype=self.dtype_policy)
+        layer = recurrent_layer(self.cell, self.units, return_sequences=True, return_state=True,
+                                name=f"{cell_type(self.cell)}_{index}", dtype=self.dtype_policy)
         if self.bidirectional:
             return keras.layers.Bidirectional(layer, merge_mode="concat", name=f"bidirectional_{index}",
                                               dtype=self.dtype_policy)

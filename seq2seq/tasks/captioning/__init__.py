@@ -16,7 +16,7 @@ class Captioning(TaskDefinition):
     description = "describe images with a CNN and an attention decoder"
     corpora = ("shapes", "tuxpaint", "flickr8k", "coco")
     dev_metrics = {"dev_bleu": ("dev_bleu", "max"), "dev_cider": ("dev_cider", "max"), "dev_loss": ("val_loss", "min")}
-    model_keys = ("cell", "embedding_dim", "feature_units", "decoder_units", "decoder_layers", "attention",
+    model_keys = ("cell", "mtrnn_timescales", "embedding_dim", "feature_units", "decoder_units", "decoder_layers", "attention",
                   "attention_units", "dropout", "tie_embeddings", "context_gate", "attention_regularization",
                   "image_encoder")
     renamed_keys = {"encoder_units": "feature_units"}

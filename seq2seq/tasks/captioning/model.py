@@ -3,7 +3,7 @@
 import keras
 from keras import ops
 
-from seq2seq.layers.cells import states_per_layer
+from seq2seq.layers.cells import cell_setting, states_per_layer
 from seq2seq.layers.decoders import AttentionDecoder
 from seq2seq.layers.image_encoders import make_image_encoder
 from seq2seq.models.base import DECODER_SETTINGS, DecodableModel
@@ -56,6 +56,7 @@ class CaptionModel(DecodableModel):
         image_encoder = dict(kind=encoder.kind, image_size=encoder.image_size, filters=list(encoder.filters),
                              backbone=encoder.backbone, fine_tune_blocks=encoder.fine_tune_blocks)
         settings = {key: getattr(model_config, key) for key in DECODER_SETTINGS}
+        settings["cell"] = cell_setting(model_config)
         return cls(target_vocab_size, image_encoder, feature_units=model_config.feature_units,
                    attention_regularization=model_config.attention_regularization, dtype=precision, **settings)
 

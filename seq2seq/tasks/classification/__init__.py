@@ -19,7 +19,7 @@ class Classification(TaskDefinition):
     corpora = ("bible-genre", "labelled-text")
     dev_metrics = {"dev_macro_f1": ("dev_macro_f1", "max"), "dev_accuracy": ("dev_accuracy", "max"),
                    "dev_loss": ("val_loss", "min")}
-    model_keys = ("cell", "embedding_dim", "encoder_units", "encoder_layers", "bidirectional", "dropout", "pooling",
+    model_keys = ("cell", "mtrnn_timescales", "embedding_dim", "encoder_units", "encoder_layers", "bidirectional", "dropout", "pooling",
                   "attention_units")
     keras_modules = ("seq2seq.tasks.classification.model",)
     training_data = "seq2seq.tasks.classification.training:ClassificationTask"

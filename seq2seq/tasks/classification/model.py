@@ -5,6 +5,7 @@ from keras import ops
 
 from seq2seq.layers.encoders import RNNEncoder
 from seq2seq.layers.pooling import AttentionPooling
+from seq2seq.layers.cells import cell_setting
 from seq2seq.models.base import SequenceModel
 
 POOLINGS = ("attention", "last", "mean")
@@ -45,6 +46,7 @@ class SequenceClassifier(SequenceModel):
     def from_settings(cls, model_config, vocab_size, num_classes, precision="float32"):
         """Build from the `model:` section of a run config, computing in `precision` (a Keras dtype policy)."""
         settings = {key: getattr(model_config, key) for key in CLASSIFIER_SETTINGS}
+        settings["cell"] = cell_setting(model_config)
         return cls(vocab_size, num_classes, dtype=precision, **settings)
 
     def build(self, input_shape=None):

@@ -28,7 +28,7 @@ class LanguageModelling(TaskDefinition):
     description = "predict the next character or piece of text, and generate text, with a recurrent network"
     corpora = (BIBLE_TEXT, "text-files")
     dev_metrics = {"dev_bits_per_character": ("dev_bits_per_character", "min"), "dev_loss": ("val_loss", "min")}
-    model_keys = ("cell", "embedding_dim", "decoder_units", "decoder_layers", "dropout")
+    model_keys = ("cell", "mtrnn_timescales", "embedding_dim", "decoder_units", "decoder_layers", "dropout")
     keras_modules = ("seq2seq.tasks.language_model.model",)
     training_data = "seq2seq.tasks.language_model.training:LanguageModelTask"
     evaluator = "seq2seq.tasks.language_model.evaluation:evaluate_language_model"

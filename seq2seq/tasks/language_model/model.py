@@ -15,7 +15,7 @@ values, not part of the next step's graph. Called on ids alone, it starts from z
 import keras
 from keras import ops
 
-from seq2seq.layers.cells import RNN_LAYERS, check_cell, states_per_layer
+from seq2seq.layers.cells import cell_setting, cell_type, check_cell, recurrent_layer, states_per_layer
 from seq2seq.layers.initializers import embedding_initializer
 from seq2seq.models.base import Memory, SequenceModel
 from seq2seq.tokens import PAD_ID
@@ -37,8 +37,8 @@ class RecurrentLanguageModel(SequenceModel):
         self.stream_rows = stream_rows
         self.embedding = keras.layers.Embedding(vocab_size, embedding_dim, embeddings_initializer=embedding_initializer(),
                                                 name="embedding", dtype=self.dtype_policy)
-        self.recurrent_layers = [RNN_LAYERS[cell](decoder_units, return_sequences=True, return_state=True,
-                                                  name=f"{cell}_{index}", dtype=self.dtype_policy)
+        self.recurrent_layers = [recurrent_layer(cell, decoder_units, return_sequences=True, return_state=True,
+                                                 name=f"{cell_type(cell)}_{index}", dtype=self.dtype_policy)
                                  for index in range(decoder_layers)]
         self.dropout_layer = keras.layers.Dropout(dropout, dtype=self.dtype_policy)
         self.output_projection = keras.layers.Dense(vocab_size, name="output_projection", dtype=self.dtype_policy)
@@ -48,6 +48,7 @@ class RecurrentLanguageModel(SequenceModel):
     def from_settings(cls, model_config, vocab_size, stream_rows, precision="float32"):
         """Build from the `model:` section of a run config, computing in `precision` (a Keras dtype policy)."""
         settings = {key: getattr(model_config, key) for key in LANGUAGE_MODEL_SETTINGS}
+        settings["cell"] = cell_setting(model_config)
         return cls(vocab_size, stream_rows=stream_rows, dtype=precision, **settings)
 
     def build(self, input_shape=None):

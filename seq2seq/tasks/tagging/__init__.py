@@ -26,7 +26,7 @@ class Tagging(TaskDefinition):
     dev_metrics = {"dev_f1": ("dev_f1", "max"), "dev_accuracy": ("dev_accuracy", "max"),
                    "dev_case_accuracy": ("dev_case_accuracy", "max"),
                    "dev_punctuation_f1": ("dev_punctuation_f1", "max"), "dev_loss": ("val_loss", "min")}
-    model_keys = ("cell", "embedding_dim", "encoder_units", "encoder_layers", "bidirectional", "dropout")
+    model_keys = ("cell", "mtrnn_timescales", "embedding_dim", "encoder_units", "encoder_layers", "bidirectional", "dropout")
     keras_modules = ("seq2seq.tasks.tagging.model",)
     training_data = "seq2seq.tasks.tagging.training:TaggingTask"
     evaluator = "seq2seq.tasks.tagging.evaluation:evaluate_tagging"

@@ -5,6 +5,7 @@ from keras import ops
 
 from seq2seq.keras_internals import without_keras_mask
 from seq2seq.layers.encoders import RNNEncoder
+from seq2seq.layers.cells import cell_setting
 from seq2seq.models.base import SequenceModel
 
 TAGGER_SETTINGS = ("cell", "embedding_dim", "encoder_units", "encoder_layers", "bidirectional", "dropout")
@@ -35,6 +36,7 @@ class TaggingModel(SequenceModel):
     def from_settings(cls, model_config, vocab_size, num_labels, precision="float32"):
         """Build from the `model:` section of a run config, computing in `precision` (a Keras dtype policy)."""
         settings = {key: getattr(model_config, key) for key in TAGGER_SETTINGS}
+        settings["cell"] = cell_setting(model_config)
         return cls(vocab_size, num_labels, dtype=precision, **settings)
 
     def build(self, input_shape=None):

@@ -15,7 +15,7 @@ class Translation(TaskDefinition):
     description = "translate text with an attention encoder-decoder"
     corpora = ("bible-es-en", "files")
     dev_metrics = {"dev_bleu": ("dev_bleu", "max"), "dev_chrf": ("dev_chrf", "max"), "dev_loss": ("val_loss", "min")}
-    model_keys = ("cell", "embedding_dim", "encoder_units", "encoder_layers", "bidirectional", "decoder_units",
+    model_keys = ("cell", "mtrnn_timescales", "embedding_dim", "encoder_units", "encoder_layers", "bidirectional", "decoder_units",
                   "decoder_layers", "attention", "attention_units", "dropout", "tie_embeddings", "context_gate")
     keras_modules = ("seq2seq.tasks.translation.model",)
     training_data = "seq2seq.tasks.translation.training:TranslationTask"

@@ -4,6 +4,7 @@ import keras
 
 from seq2seq.layers.decoders import AttentionDecoder
 from seq2seq.layers.encoders import RNNEncoder
+from seq2seq.layers.cells import cell_setting
 from seq2seq.models.base import DECODER_SETTINGS, DecodableModel
 
 
@@ -38,6 +39,7 @@ class TranslationModel(DecodableModel):
         """Build from the `model:` section of a run config, computing in `precision` (a Keras dtype policy)."""
         settings = {key: getattr(model_config, key)
                     for key in ("encoder_units", "encoder_layers", "bidirectional", *DECODER_SETTINGS)}
+        settings["cell"] = cell_setting(model_config)
         return cls(source_vocab_size, target_vocab_size, dtype=precision, **settings)
 
     def build(self, input_shape=None):
