@@ -24,7 +24,7 @@ def main():
 
     from seq2seq.metrics.captions import caption_scores, format_caption_scores
     from seq2seq.tasks.captioning.captioner import Captioner
-    from seq2seq.tasks.captioning.training import encode_images
+    from seq2seq.models.image_features import encode_images
     from seq2seq.data.captions import load_caption_split
     from seq2seq.data.images import load_images
     from seq2seq.training.run_dir import RunDirectory

@@ -1,15 +1,16 @@
-"""seq2seq: recurrent encoder-decoder models with attention on Keras 3 and TensorFlow.
+"""seq2seq: recurrent networks of every shape on Keras 3 and TensorFlow.
 
-`from seq2seq import Translator` (or `Captioner`, `Classifier`, `Tagger`) works without importing TensorFlow until it is used, so the
-command line starts fast.
+`from seq2seq import Translator` (or `Captioner`, `Classifier`, `Tagger`, `LanguageModel`) works without
+importing TensorFlow until it is used, so the command line starts fast.
 """
 
 __version__ = "0.1.0"
-__all__ = ["Captioner", "Classifier", "Tagger", "Translator", "train", "load_config", "evaluate_run"]
+__all__ = ["Captioner", "Classifier", "LanguageModel", "Tagger", "Translator", "train", "load_config", "evaluate_run"]
 
 _LAZY = {
     "Captioner": "seq2seq.tasks.captioning.captioner",
     "Classifier": "seq2seq.tasks.classification.classifier",
+    "LanguageModel": "seq2seq.tasks.language_model.predictor",
     "Tagger": "seq2seq.tasks.tagging.tagger",
     "Translator": "seq2seq.tasks.translation.translator",
     "train": "seq2seq.training.loop",

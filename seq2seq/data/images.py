@@ -47,6 +47,17 @@ def square_pixels(image: Image.Image, size: int) -> np.ndarray:
     return np.asarray(_pad_to_square(image).resize((size, size), Image.Resampling.LANCZOS), dtype=np.uint8)
 
 
+def image_pixels(image, size: int) -> np.ndarray:
+    """An image file, or an (H, W, 3) uint8 RGB array, as a model of input `size` reads it: padded to a
+    square and resized exactly as image files are."""
+    if isinstance(image, (str, Path)):
+        return load_image(image, size)
+    array = np.asarray(image)
+    if array.ndim != 3 or array.shape[-1] != 3 or array.dtype != np.uint8:
+        raise Seq2SeqError(f"an image array must be (height, width, 3) uint8 RGB, got {array.shape} {array.dtype}")
+    return array if array.shape[:2] == (size, size) else square_pixels(Image.fromarray(array), size)
+
+
 def load_images(paths, size: int, on_bad_image="error", skips=None) -> tuple[np.ndarray, list[int]]:
     """Images stacked as (N, size, size, 3) uint8, and the indices in `paths` of the N that were kept."""
     if on_bad_image not in ON_ERROR_CHOICES:

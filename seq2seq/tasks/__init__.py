@@ -52,4 +52,4 @@ def import_keras_classes():
             import_module(module)
 
 
-from seq2seq.tasks import captioning, classification, language_model, tagging, translation  # noqa: E402,F401  (registers the built-in tasks)
+from seq2seq.tasks import captioning, classification, image_classification, language_model, tagging, translation  # noqa: E402,F401  (registers the built-in tasks)

@@ -4,10 +4,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from PIL import Image
 
 from seq2seq.config import updated_decode
-from seq2seq.data.images import load_image, square_pixels
+from seq2seq.data.images import image_pixels
 from seq2seq.errors import Seq2SeqError
 from seq2seq.search.hypotheses import BestHypothesis, read_hypotheses
 from seq2seq.tasks.captioning.model import CaptionModel
@@ -58,7 +57,7 @@ class Captioner:
     def caption_with_details(self, images, with_attention=True) -> list:
         """-> one `Caption` per image file or array, in order, each with its n-best hypotheses."""
         images = list(images)
-        pixels = np.stack([self._pixels(image) for image in images]) if images else None
+        pixels = np.stack([image_pixels(image, self.model.image_size) for image in images]) if images else None
         results = self.caption_pixels(pixels, with_attention) if images else []
         for result, image in zip(results, images):
             result.image = image if isinstance(image, (str, Path)) else None
@@ -79,12 +78,3 @@ class Captioner:
                         for row in range(len(batch))]
         return results
 
-    def _pixels(self, image):
-        size = self.model.image_size
-        if isinstance(image, (str, Path)):
-            return load_image(image, size)
-        array = np.asarray(image)
-        if array.ndim != 3 or array.shape[-1] != 3 or array.dtype != np.uint8:
-            raise Seq2SeqError(f"an image array must be (height, width, 3) uint8 RGB, got {array.shape} {array.dtype}")
-        # Padded and resized exactly as image files are.
-        return array if array.shape[:2] == (size, size) else square_pixels(Image.fromarray(array), size)

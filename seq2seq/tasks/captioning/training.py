@@ -7,9 +7,6 @@ reused by every epoch and by a resumed run; the CNN then never runs during train
 """
 
 import dataclasses
-import hashlib
-import json
-from pathlib import Path
 
 import numpy as np
 import tensorflow as tf
@@ -23,8 +20,7 @@ from seq2seq.data.readers import SkipCounter
 from seq2seq.errors import Seq2SeqError
 from seq2seq.training.losses import token_loss_and_metrics
 from seq2seq.tasks.captioning.model import CaptionModel
-from seq2seq.layers.image_encoders import keras_application
-from seq2seq.training.run_dir import write_array_atomically, write_atomically
+from seq2seq.models.image_features import check_pretrained_weights, load_pretrained_weights, model_inputs
 from seq2seq.data.tokenizer import TARGET_NAME, Tokenizer
 
 @dataclasses.dataclass
@@ -47,7 +43,7 @@ class CaptioningTask:
         self.run = run
         self.log = log
         if not resume:
-            _check_pretrained_weights(config.model.image_encoder)
+            check_pretrained_weights(config.model.image_encoder)
         skips = SkipCounter()
         self.train_set, self.dev_set = (self._read_split(split, skips) for split in ("train", "dev"))
         if skips.total:
@@ -102,41 +98,18 @@ class CaptioningTask:
 
     def new_model(self):
         model = CaptionModel.from_settings(self.config.model, self.tokenizer.vocab_size, self.config.train.precision)
-        encoder = self.config.model.image_encoder
-        if encoder.kind != "small_cnn":
-            model.image_encoder.load_pretrained(encoder.weights, cache_dir=self.config.data.cache_dir)
-        return model
+        return load_pretrained_weights(model, self.config.model.image_encoder, self.config.data.cache_dir)
 
     def datasets(self, model, first_epoch):
         """(endless training batches from `first_epoch` on, one pass of dev batches)."""
-        train_inputs, dev_inputs = (self._model_inputs(model, split, captioned) for split, captioned in
-                                    (("train", self.train_set), ("dev", self.dev_set)))
+        train_inputs, dev_inputs = (model_inputs(model, self.run, split, captioned.pixels, captioned.paths, self.log)
+                                    for split, captioned in (("train", self.train_set), ("dev", self.dev_set)))
         train = make_dataset(self.train_pairs, self.config.train.batch_size, self.boundaries,
                              shuffle_seed=self.config.seed, first_epoch=first_epoch, epochs=None,
                              shuffle_buffer=self.config.train.shuffle_buffer)
         dev_pairs = self._encode(self.dev_set)
         dev = make_dataset(dev_pairs, self.config.train.batch_size, bucket_boundaries(dev_pairs, 4))
         return _with_images(train, train_inputs), _with_images(dev, dev_inputs)
-
-    def _model_inputs(self, model, split, captioned):
-        """What the model reads for each image: its pixels, or a frozen encoder's cached features.
-
-        The cache is used only if it was computed from the same image files by an encoder with the
-        same settings and the same weights; anything else computes it again.
-        """
-        if not model.frozen_encoder:
-            return captioned.pixels
-        path = self.run.path / "features" / f"{split}.npy"
-        signature_file = path.with_suffix(".json")
-        signature = json.dumps({"images": captioned.paths, "encoder": model.image_encoder.get_config(),
-                                "weights": _fingerprint(model.image_encoder.weights)}, sort_keys=True)
-        if path.is_file() and signature_file.is_file() and signature_file.read_text() == signature:
-            return np.load(path)
-        self.log(f"computing the image encoder's features of {len(captioned.pixels)} {split} images once, into {path}")
-        features = encode_images(model, captioned.pixels)
-        write_array_atomically(path, features)
-        write_atomically(signature_file, signature.encode())
-        return features
 
     def dev_scorer(self, model):
         """Greedy dev BLEU-4 (as `dev_bleu`, which early stopping watches) and CIDEr-D."""
@@ -155,30 +128,8 @@ class CaptioningTask:
         return score
 
 
-def encode_images(model, pixels, batch_size=32) -> np.ndarray:
-    """A captioning model's image features (N, cells, C) as float32, computed in batches."""
-    return np.concatenate([np.asarray(model.image_features(pixels[start:start + batch_size]), dtype=np.float32)
-                           for start in range(0, len(pixels), batch_size)])
-
-
-def _check_pretrained_weights(encoder):
-    """Fail before any image is read if the backbone or its weights file is wrong."""
-    if encoder.kind == "keras_application":
-        keras_application(encoder.backbone)
-        if not Path(encoder.weights).is_file():
-            raise Seq2SeqError(f"{encoder.weights}: weights file not found (model.image_encoder.weights)")
-
-
-def _fingerprint(weights) -> str:
-    """A digest of weight values (about 20 ms for EfficientNet-Lite0's 4.7 M)."""
-    digest = hashlib.sha1()
-    for weight in weights:
-        digest.update(np.ascontiguousarray(np.asarray(weight)).tobytes())
-    return digest.hexdigest()
-
-
 def _with_images(batches, inputs):
     """Replace each batch's image indices (in the first column of its 'source') by their inputs."""
     inputs = tf.constant(inputs)
-    return batches.map(lambda model_inputs, target_out: (
-        (tf.gather(inputs, model_inputs[0][:, 0]), model_inputs[1]), target_out))
+    return batches.map(lambda pair_inputs, target_out: (
+        (tf.gather(inputs, pair_inputs[0][:, 0]), pair_inputs[1]), target_out))

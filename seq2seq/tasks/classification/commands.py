@@ -1,11 +1,13 @@
-"""The classification verb: `seq2seq classify RUN_DIR "text" ...`."""
+"""The classification verb: `seq2seq classify RUN_DIR "text" ...`, or `RUN_DIR image.png ...` for an image
+classification run (any task whose predictor can `classify`)."""
 
 from seq2seq.cli_options import add_model_options, add_text_arguments, texts_from, write_lines
 
 
 def add_commands(commands):
-    classify = commands.add_parser("classify", help="label texts with a trained classification run")
-    add_text_arguments(classify, "a classification run directory", "texts to classify", "text", "the labels")
+    classify = commands.add_parser("classify", help="label texts (or images) with a trained classification run")
+    add_text_arguments(classify, "a classification or image classification run directory",
+                       "texts to classify (image files for an image run)", "text (or image file)", "the labels")
     classify.add_argument("--top-k", type=int, metavar="K", help="print each text's K most probable labels as "
                           "label<TAB>probability pairs on its line (default: its most probable label alone)")
     add_model_options(classify, ensemble=False)

@@ -1,0 +1,64 @@
+"""What every model on an image encoder shares: its pretrained weights, checked and loaded, and the
+features a frozen encoder computes once per run (saved under `features/` in the run directory).
+
+A frozen encoder's output never changes during training, so the captioner and the image classifier
+read cached features instead of running the CNN every epoch. The cache is used only if it was computed
+from the same image files by an encoder with the same settings and the same weights; anything else
+computes it again.
+"""
+
+import hashlib
+import json
+from pathlib import Path
+
+import numpy as np
+
+from seq2seq.errors import Seq2SeqError
+from seq2seq.layers.image_encoders import keras_application
+from seq2seq.training.run_dir import write_array_atomically, write_atomically
+
+
+def check_pretrained_weights(encoder_config):
+    """Fail before any image is read if the backbone or its weights file is wrong."""
+    if encoder_config.kind == "keras_application":
+        keras_application(encoder_config.backbone)
+        if not Path(encoder_config.weights).is_file():
+            raise Seq2SeqError(f"{encoder_config.weights}: weights file not found (model.image_encoder.weights)")
+
+
+def load_pretrained_weights(model, encoder_config, cache_dir=None):
+    """A new model's pretrained encoder weights (a small CNN starts from scratch)."""
+    if encoder_config.kind != "small_cnn":
+        model.image_encoder.load_pretrained(encoder_config.weights, cache_dir=cache_dir)
+    return model
+
+
+def encode_images(model, pixels, batch_size=32) -> np.ndarray:
+    """A model's image features (N, cells, C) as float32, computed in batches."""
+    return np.concatenate([np.asarray(model.image_features(pixels[start:start + batch_size]), dtype=np.float32)
+                           for start in range(0, len(pixels), batch_size)])
+
+
+def model_inputs(model, run, split, pixels, paths, log=print):
+    """What the model reads for each image: its pixels, or a frozen encoder's cached features."""
+    if not model.frozen_encoder:
+        return pixels
+    path = run.path / "features" / f"{split}.npy"
+    signature_file = path.with_suffix(".json")
+    signature = json.dumps({"images": [str(image) for image in paths], "encoder": model.image_encoder.get_config(),
+                            "weights": _fingerprint(model.image_encoder.weights)}, sort_keys=True)
+    if path.is_file() and signature_file.is_file() and signature_file.read_text() == signature:
+        return np.load(path)
+    log(f"computing the image encoder's features of {len(pixels)} {split} images once, into {path}")
+    features = encode_images(model, pixels)
+    write_array_atomically(path, features)
+    write_atomically(signature_file, signature.encode())
+    return features
+
+
+def _fingerprint(weights) -> str:
+    """A digest of weight values (about 20 ms for EfficientNet-Lite0's 4.7 M)."""
+    digest = hashlib.sha1()
+    for weight in weights:
+        digest.update(np.ascontiguousarray(np.asarray(weight)).tobytes())
+    return digest.hexdigest()
