@@ -13,9 +13,38 @@ from pathlib import Path
 
 import numpy as np
 
+from keras import ops
+
 from seq2seq.errors import Seq2SeqError
-from seq2seq.layers.image_encoders import keras_application
+from seq2seq.layers.image_encoders import keras_application, make_image_encoder
 from seq2seq.training.run_dir import write_array_atomically, write_atomically
+
+
+class ReadsImages:
+    """What a model on an image encoder has (the captioner, the image classifier): the encoder made
+    from its settings, its grid's shape, and its features of a batch of pixels."""
+
+    def make_image_encoder(self, image_encoder: dict):
+        self.image_encoder = make_image_encoder(**image_encoder, dtype=self.dtype_policy)
+        height, width, self.feature_channels = self.image_encoder.grid_shape
+        self.grid_shape = (height, width)
+        self.cells = height * width
+        self.image_size = image_encoder["image_size"]
+
+    @property
+    def frozen_encoder(self):
+        """Whether the image encoder never trains, so its features can be computed once and reused."""
+        return getattr(self.image_encoder, "frozen", False)
+
+    def image_features(self, pixels, training=False):
+        """uint8 pixels (B, H, W, 3) -> the encoder's features (B, cells, C)."""
+        return ops.reshape(self.image_encoder(pixels, training=training), (-1, self.cells, self.feature_channels))
+
+
+def image_encoder_setting(encoder_config) -> dict:
+    """A run config's `model.image_encoder` as models take it (its weights file is loaded separately)."""
+    return dict(kind=encoder_config.kind, image_size=encoder_config.image_size, filters=list(encoder_config.filters),
+                backbone=encoder_config.backbone, fine_tune_blocks=encoder_config.fine_tune_blocks)
 
 
 def check_pretrained_weights(encoder_config):

@@ -5,13 +5,13 @@ from keras import ops
 
 from seq2seq.layers.cells import cell_setting, states_per_layer
 from seq2seq.layers.decoders import AttentionDecoder
-from seq2seq.layers.image_encoders import make_image_encoder
 from seq2seq.models.base import DECODER_SETTINGS, DecodableModel
+from seq2seq.models.image_features import ReadsImages, image_encoder_setting
 from seq2seq.tokens import PAD_ID
 
 
 @keras.saving.register_keras_serializable(package="seq2seq")
-class CaptionModel(DecodableModel):
+class CaptionModel(ReadsImages, DecodableModel):
     """Show, Attend and Tell: a CNN's grid of features is the memory the decoder attends over.
 
     Each grid cell's features are projected to `feature_units` and given a learned position
@@ -33,11 +33,7 @@ class CaptionModel(DecodableModel):
             context_gate=context_gate, attention_regularization=attention_regularization,
         )
         self.attention_regularization = attention_regularization
-        self.image_encoder = make_image_encoder(**image_encoder, dtype=self.dtype_policy)
-        height, width, self.feature_channels = self.image_encoder.grid_shape
-        self.grid_shape = (height, width)
-        self.cells = height * width
-        self.image_size = image_encoder["image_size"]
+        self.make_image_encoder(image_encoder)
         self.feature_projection = keras.layers.Dense(feature_units, activation="relu", name="feature_projection",
                                                      dtype=self.dtype_policy)
         self.dropout_layer = keras.layers.Dropout(dropout, dtype=self.dtype_policy)
@@ -52,18 +48,10 @@ class CaptionModel(DecodableModel):
     @classmethod
     def from_settings(cls, model_config, target_vocab_size, precision="float32"):
         """Build from the `model:` section of a run config, computing in `precision` (a Keras dtype policy)."""
-        encoder = model_config.image_encoder
-        image_encoder = dict(kind=encoder.kind, image_size=encoder.image_size, filters=list(encoder.filters),
-                             backbone=encoder.backbone, fine_tune_blocks=encoder.fine_tune_blocks)
         settings = {key: getattr(model_config, key) for key in DECODER_SETTINGS}
         settings["cell"] = cell_setting(model_config)
-        return cls(target_vocab_size, image_encoder, feature_units=model_config.feature_units,
+        return cls(target_vocab_size, image_encoder_setting(model_config.image_encoder), feature_units=model_config.feature_units,
                    attention_regularization=model_config.attention_regularization, dtype=precision, **settings)
-
-    @property
-    def frozen_encoder(self):
-        """Whether the image encoder never trains, so its features can be computed once and reused."""
-        return getattr(self.image_encoder, "frozen", False)
 
     def build(self, input_shape=None):
         self.image_encoder.build((None, self.image_size, self.image_size, 3))
@@ -72,11 +60,6 @@ class CaptionModel(DecodableModel):
         self.feature_projection.build((None, None, self.feature_channels))
         self.decoder.build((None, None))
         self.built = True
-
-    def image_features(self, pixels, training=False):
-        """uint8 pixels (B, H, W, 3) -> the encoder's features (B, cells, C)."""
-        grid = self.image_encoder(pixels, training=training)
-        return ops.reshape(grid, (-1, self.cells, self.feature_channels))
 
     def _encode_grid(self, images, training=False):
         """Pixels or precomputed features -> (attended cells (B, cells, D), mask, initial states per encoder layer)."""

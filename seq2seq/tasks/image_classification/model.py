@@ -9,22 +9,18 @@ the weights say where the classifier looked, which `plots.grid_attention_figure`
 import keras
 from keras import ops
 
-from seq2seq.layers.image_encoders import make_image_encoder
 from seq2seq.layers.pooling import AttentionPooling
 from seq2seq.models.base import SequenceModel
+from seq2seq.models.image_features import ReadsImages, image_encoder_setting
 
 
 @keras.saving.register_keras_serializable(package="seq2seq")
-class ImageClassifierModel(SequenceModel):
+class ImageClassifierModel(ReadsImages, SequenceModel):
     def __init__(self, num_classes, image_encoder, feature_units=256, attention_units=256, dropout=0.2, **kwargs):
         super().__init__(**kwargs)
         self.hyperparameters = dict(num_classes=num_classes, image_encoder=dict(image_encoder),
                                     feature_units=feature_units, attention_units=attention_units, dropout=dropout)
-        self.image_encoder = make_image_encoder(**image_encoder, dtype=self.dtype_policy)
-        height, width, self.feature_channels = self.image_encoder.grid_shape
-        self.grid_shape = (height, width)
-        self.cells = height * width
-        self.image_size = image_encoder["image_size"]
+        self.make_image_encoder(image_encoder)
         self.feature_projection = keras.layers.Dense(feature_units, activation="relu", name="feature_projection",
                                                      dtype=self.dtype_policy)
         self.attention_pooling = AttentionPooling(attention_units, name="attention_pooling", dtype=self.dtype_policy)
@@ -35,15 +31,8 @@ class ImageClassifierModel(SequenceModel):
     @classmethod
     def from_settings(cls, model_config, num_classes, precision="float32"):
         """Build from the `model:` section of a run config, computing in `precision` (a Keras dtype policy)."""
-        encoder = model_config.image_encoder
-        image_encoder = dict(kind=encoder.kind, image_size=encoder.image_size, filters=list(encoder.filters),
-                             backbone=encoder.backbone, fine_tune_blocks=encoder.fine_tune_blocks)
-        return cls(num_classes, image_encoder, feature_units=model_config.feature_units,
+        return cls(num_classes, image_encoder_setting(model_config.image_encoder), feature_units=model_config.feature_units,
                    attention_units=model_config.attention_units, dropout=model_config.dropout, dtype=precision)
-
-    @property
-    def frozen_encoder(self):
-        return getattr(self.image_encoder, "frozen", False)
 
     def build(self, input_shape=None):
         self.image_encoder.build((None, self.image_size, self.image_size, 3))
@@ -53,10 +42,6 @@ class ImageClassifierModel(SequenceModel):
         self.attention_pooling.build((None, None, units))
         self.output_projection.build((None, units))
         self.built = True
-
-    def image_features(self, pixels, training=False):
-        """uint8 pixels (B, H, W, 3) -> the encoder's features (B, cells, C)."""
-        return ops.reshape(self.image_encoder(pixels, training=training), (-1, self.cells, self.feature_channels))
 
     def call(self, images, training=False):
         """pixels (B, H, W, 3) or features (B, cells, C) -> logits (B, classes) in float32."""
