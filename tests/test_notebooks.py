@@ -12,7 +12,7 @@ import pytest
 from nbclient import NotebookClient
 
 NOTEBOOK_DIR = Path(__file__).resolve().parent.parent / "notebooks"
-NOTEBOOKS = ["translation_spa_eng.ipynb", "image_captioning.ipynb", "rnn_cells.ipynb"]
+NOTEBOOKS = ["translation_spa_eng.ipynb", "image_captioning.ipynb", "rnn_cells.ipynb", "rnn_shapes.ipynb"]
 CELL_TIMEOUT = 300  # seconds; the slowest cell (training the captioner) takes about 90 on 2 cores
 
 
