@@ -118,7 +118,9 @@ class ModelConfig:
 @dataclass
 class EarlyStoppingConfig:
     """`metric` is one of the task's dev metrics (default: its first), e.g. `dev_bleu` (greedy dev
-    BLEU for translation, BLEU-4 for captioning) or `dev_loss` for any task."""
+    BLEU for translation, BLEU-4 for captioning) or `dev_loss` for any task: for tasks that predict
+    tokens, the dev set's per-token cross-entropy (every token weighted alike, unlike Keras' val_loss,
+    which weights batches by their sentences)."""
 
     metric: Optional[str] = None
     patience: int = 3

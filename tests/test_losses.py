@@ -1,8 +1,12 @@
-"""The training loss: a per-token mean over real tokens, with label smoothing."""
+"""The training loss: a per-token mean over real tokens, with label smoothing; the dev loss early
+stopping reads."""
 
+import keras
 import numpy as np
 import pytest
+import tensorflow as tf
 
+from seq2seq.tasks import task_named
 from seq2seq.training.losses import MaskedCrossEntropy, TokenCrossEntropy
 
 
@@ -52,3 +56,27 @@ def test_the_gradient_is_softmax_minus_the_smoothed_target_on_real_tokens(compil
     real = (labels != 0)[..., None]
     expected = (softmax - target) * real / real.sum()
     np.testing.assert_allclose(gradient, expected, atol=1e-6)
+
+
+@pytest.mark.parametrize("task", ["translation", "captioning", "tagging", "language_model"])
+def test_early_stopping_on_dev_loss_uses_the_per_token_mean_over_the_whole_dev_set(task):
+    """Keras' val_loss weights each dev batch by its sentences: two one-token sentences outweigh one
+    four-token sentence. dev_loss must be the dev set's per-token mean, whatever the batching."""
+    rng = np.random.default_rng(1)
+    batches = [np.array([[5, 0, 0, 0], [6, 0, 0, 0]], "int32"), np.array([[4, 5, 6, 7]], "int32")]
+    logits = [rng.normal(size=(*labels.shape, 9)).astype("float32") for labels in batches]
+    model = keras.Sequential([keras.Input((4, 9)), keras.layers.Identity()])
+    model.compile(loss=MaskedCrossEntropy(), metrics=[TokenCrossEntropy()])
+    dev = tf.data.Dataset.from_generator(lambda: zip(logits, batches), output_signature=(
+        tf.TensorSpec((None, 4, 9), tf.float32), tf.TensorSpec((None, 4), tf.int32))).apply(
+        tf.data.experimental.assert_cardinality(len(batches)))
+    logs = model.evaluate(dev, return_dict=True, verbose=0)
+    all_labels = np.concatenate([labels.ravel() for labels in batches])
+    all_logits = np.concatenate([batch.reshape(-1, 9) for batch in logits])
+    per_token = reference_loss(all_labels[None], all_logits[None], 0.0)
+
+    key, mode = task_named(task).dev_metrics["dev_loss"]
+
+    assert (key, mode) == ("val_xent", "min")
+    assert logs[key.removeprefix("val_")] == pytest.approx(per_token, rel=1e-5)
+    assert logs["loss"] != pytest.approx(per_token, rel=1e-3)  # what val_loss would have been

@@ -37,6 +37,13 @@ class TaskTraining(Protocol):
         """(the Keras loss to minimise, the Keras metrics to log), built from `train:` settings."""
 
 
+# The `dev_loss` of tasks that predict token sequences. Keras' val_loss is the mean of the dev batches'
+# losses weighted by their examples (sentences), so a token in a batch of short sentences weighs more
+# than one in a batch of long ones; the `xent` metric (seq2seq.training.losses.TokenCrossEntropy)
+# sums the unsmoothed cross-entropy over every dev token and divides by their number.
+PER_TOKEN_DEV_LOSS = ("val_xent", "min")
+
+
 class TaskDefinition:
     """A task as the registry knows it; subclasses set the class attributes and the methods.
 

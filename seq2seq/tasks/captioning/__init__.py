@@ -8,14 +8,14 @@ from pathlib import Path
 
 from seq2seq.errors import ConfigError
 from seq2seq.tasks import register_task
-from seq2seq.tasks.base import TaskDefinition
+from seq2seq.tasks.base import PER_TOKEN_DEV_LOSS, TaskDefinition
 
 
 @register_task("captioning")
 class Captioning(TaskDefinition):
     description = "describe images with a CNN and an attention decoder"
     corpora = ("shapes", "tuxpaint", "flickr8k", "coco")
-    dev_metrics = {"dev_bleu": ("dev_bleu", "max"), "dev_cider": ("dev_cider", "max"), "dev_loss": ("val_loss", "min")}
+    dev_metrics = {"dev_bleu": ("dev_bleu", "max"), "dev_cider": ("dev_cider", "max"), "dev_loss": PER_TOKEN_DEV_LOSS}
     model_keys = ("cell", "mtrnn_timescales", "embedding_dim", "feature_units", "decoder_units", "decoder_layers", "attention",
                   "attention_units", "dropout", "tie_embeddings", "context_gate", "attention_regularization",
                   "image_encoder")

@@ -11,14 +11,14 @@ where lines end and `generate` stops there. Training cuts the stream into window
 window (truncated backpropagation through time; `seq2seq.tasks.language_model.streams`).
 
 Dev metric: `dev_bits_per_character`, the stream's cross-entropy in bits per character of text (each
-line end counts as one character), the same on any tokenizer; `dev_loss` is Keras' per-piece loss.
+line end counts as one character), the same on any tokenizer; `dev_loss` is the per-piece cross-entropy.
 """
 
 from pathlib import Path
 
 from seq2seq.errors import ConfigError
 from seq2seq.tasks import register_task
-from seq2seq.tasks.base import TaskDefinition
+from seq2seq.tasks.base import PER_TOKEN_DEV_LOSS, TaskDefinition
 
 BIBLE_TEXT = "bible-text"
 
@@ -27,7 +27,7 @@ BIBLE_TEXT = "bible-text"
 class LanguageModelling(TaskDefinition):
     description = "predict the next character or piece of text, and generate text, with a recurrent network"
     corpora = (BIBLE_TEXT, "text-files")
-    dev_metrics = {"dev_bits_per_character": ("dev_bits_per_character", "min"), "dev_loss": ("val_loss", "min")}
+    dev_metrics = {"dev_bits_per_character": ("dev_bits_per_character", "min"), "dev_loss": PER_TOKEN_DEV_LOSS}
     model_keys = ("cell", "mtrnn_timescales", "embedding_dim", "decoder_units", "decoder_layers", "dropout")
     keras_modules = ("seq2seq.tasks.language_model.model",)
     training_data = "seq2seq.tasks.language_model.training:LanguageModelTask"

@@ -13,7 +13,7 @@ log `dev_case_accuracy` and `dev_punctuation_f1`, which early stopping can watch
 
 from seq2seq.errors import ConfigError
 from seq2seq.tasks import register_task
-from seq2seq.tasks.base import TaskDefinition
+from seq2seq.tasks.base import PER_TOKEN_DEV_LOSS, TaskDefinition
 
 TRUECASE_CORPUS = "bible-truecase"
 TRUECASE_ONLY_METRICS = ("dev_case_accuracy", "dev_punctuation_f1")
@@ -25,7 +25,7 @@ class Tagging(TaskDefinition):
     corpora = (TRUECASE_CORPUS, "conll")
     dev_metrics = {"dev_f1": ("dev_f1", "max"), "dev_accuracy": ("dev_accuracy", "max"),
                    "dev_case_accuracy": ("dev_case_accuracy", "max"),
-                   "dev_punctuation_f1": ("dev_punctuation_f1", "max"), "dev_loss": ("val_loss", "min")}
+                   "dev_punctuation_f1": ("dev_punctuation_f1", "max"), "dev_loss": PER_TOKEN_DEV_LOSS}
     model_keys = ("cell", "mtrnn_timescales", "embedding_dim", "encoder_units", "encoder_layers", "bidirectional", "dropout")
     keras_modules = ("seq2seq.tasks.tagging.model",)
     training_data = "seq2seq.tasks.tagging.training:TaggingTask"

@@ -7,14 +7,14 @@ from pathlib import Path
 
 from seq2seq.errors import ConfigError
 from seq2seq.tasks import register_task
-from seq2seq.tasks.base import TaskDefinition
+from seq2seq.tasks.base import PER_TOKEN_DEV_LOSS, TaskDefinition
 
 
 @register_task("translation")
 class Translation(TaskDefinition):
     description = "translate text with an attention encoder-decoder"
     corpora = ("bible-es-en", "files")
-    dev_metrics = {"dev_bleu": ("dev_bleu", "max"), "dev_chrf": ("dev_chrf", "max"), "dev_loss": ("val_loss", "min")}
+    dev_metrics = {"dev_bleu": ("dev_bleu", "max"), "dev_chrf": ("dev_chrf", "max"), "dev_loss": PER_TOKEN_DEV_LOSS}
     model_keys = ("cell", "mtrnn_timescales", "embedding_dim", "encoder_units", "encoder_layers", "bidirectional", "decoder_units",
                   "decoder_layers", "attention", "attention_units", "dropout", "tie_embeddings", "context_gate")
     keras_modules = ("seq2seq.tasks.translation.model",)
