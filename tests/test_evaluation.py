@@ -1,10 +1,15 @@
-"""sacreBLEU scoring: perfect scores, a BLEU worked out by hand, multiple references, files."""
+"""sacreBLEU scoring: perfect scores, a BLEU worked out by hand, multiple references, missing extra
+references, files."""
 
 import json
 import math
 
 import pytest
 
+from sacrebleu.metrics import BLEU
+
+from seq2seq.config import DataConfig
+from seq2seq.data.corpus import load_split
 from seq2seq.errors import Seq2SeqError
 from seq2seq.evaluation import write_evaluation
 from seq2seq.metrics.translation import format_scores, translation_scores
@@ -54,6 +59,25 @@ def test_second_reference_stream_is_used():
     assert one_reference["bleu"] < 50
     assert two_references["bleu"] == pytest.approx(100.0)
     assert "nrefs:2" in two_references["signatures"]["bleu"]
+
+
+def test_a_missing_extra_reference_line_is_no_reference_not_an_empty_one(tmp_path):
+    """The BBE has no Romans 16:24: its empty line must not count as a reference of length 0, which
+    would be the closest length for a short output and lift its brevity penalty."""
+    (tmp_path / "test.es").write_text("el gato se sentó\nel perro ladró\n", encoding="utf-8")
+    (tmp_path / "test.en").write_text("the cat sat on the mat\na dog barked at the postman\n", encoding="utf-8")
+    (tmp_path / "test.en-bbe").write_text("the cat was seated on the mat\n\n", encoding="utf-8")
+    data = DataConfig(corpus="files", test=str(tmp_path / "test"), extra_references=["en-bbe"])
+    split = load_split(data, "test", with_extra_references=True)
+    assert split.extra_references["en-bbe"] == ["the cat was seated on the mat", None]
+    hypotheses = ["the cat sat on the mat", "a dog"]
+
+    scored = translation_scores(hypotheses, split.references, metrics=("bleu",))["bleu"]
+
+    main_only_for_the_second = BLEU().corpus_score(hypotheses, [split.targets, [split.references[1][0], None]])
+    with_an_empty_reference = BLEU().corpus_score(hypotheses, [split.targets, [split.references[1][0], ""]])
+    assert scored == pytest.approx(main_only_for_the_second.score)
+    assert scored < with_an_empty_reference.score
 
 
 def test_reference_length_mismatch_is_an_error():

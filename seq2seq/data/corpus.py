@@ -41,8 +41,10 @@ def split_location(data_config, split):
 def load_split(data_config, split, skips=None, with_extra_references=False) -> Split:
     """Read one split; bad rows raise or are counted in `skips`, per `data.on_bad_row`.
 
-    Extra references are read only when asked for (evaluation), line by line: an empty extra
-    reference (BBE lacks a few verses) is fine for scoring, unlike an empty training target.
+    Extra references are read only when asked for (evaluation), line by line. An empty line there is a
+    missing reference (the BBE has no Romans 16:24): it becomes None, which sacreBLEU leaves out of
+    that sentence's references. Scored as '', it would count as a reference of length 0 and pull
+    the brevity penalty and n-gram matches towards an empty output.
     """
     if split not in SPLITS:
         raise ConfigError(f"unknown split {split!r}; use one of {', '.join(SPLITS)}")
@@ -60,7 +62,7 @@ def load_split(data_config, split, skips=None, with_extra_references=False) -> S
         reference_path = Path(f"{path}.{language}")
         if not reference_path.is_file():
             raise DataError(reference_path, None, "extra reference file not found")
-        lines = [normalize_text(line) for line in reference_path.read_text(encoding="utf-8").splitlines()]
+        lines = [normalize_text(line) or None for line in reference_path.read_text(encoding="utf-8").splitlines()]
         if len(lines) != len(targets):
             raise DataError(reference_path, None, f"has {len(lines)} lines for {len(targets)} kept sentence "
                             "pairs; extra references need every row of the split to be kept")
