@@ -175,6 +175,7 @@ def test_manifest_records_package_sizes_and_counted_rules(corpus):
     assert notes["en: backticks used as apostrophes or quotes -> \"'\""] == 3
     assert notes["en: psalm headings moved to the verse they head (as in Reina-Valera); 'BOOK n Psalm n' dropped"] == 1
     assert notes["en-kjv: whitespace collapsed (tabs, doubled, leading or trailing spaces)"] == 1
+    assert manifest["near_duplicates"]["test"] == {"count": 0, "of": 2, "verses": []}
 
 
 def test_second_build_reuses_the_corpus_without_rewriting(tmp_path, corpus, no_pip):
@@ -237,6 +238,9 @@ def test_real_wheel_gives_the_published_split_sizes(tmp_path):
     manifest = json.loads((corpus.directory / "manifest.json").read_text(encoding="utf-8"))
     assert manifest["empty_verses"]["en"] == ["42 17 36", "44 8 37", "44 15 34", "44 24 7"]
     assert "es" not in manifest["empty_verses"] and "en-kjv" not in manifest["empty_verses"]
+    near = manifest["near_duplicates"]
+    assert (near["test"]["count"], near["test"]["of"], near["dev"]["count"]) == (15, 1_060, 5)
+    assert "33 4 2" in near["test"]["verses"]  # Micah 4:2 retells Isaiah 2:3
     everything = "".join((corpus.directory / f"{split}.{suffix}").read_text(encoding="utf-8")
                          for split in ("train", "dev", "test") for suffix in ("es", "en", "en-kjv", "en-bbe"))
     for noise in ("\xad", "`", "[", "]", "\t", "  ", "ACONTECIO", "by amos"):
