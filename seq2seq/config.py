@@ -109,6 +109,10 @@ class ModelConfig:
     attention_regularization: float = 0.0
     feature_units: int = 256
     pooling: Literal["attention", "last", "mean"] = "attention"
+    # Translation: the probability that training replaces a source token, or a token the decoder reads
+    # (never one it must predict), by UNK (seq2seq.layers.word_dropout).
+    source_word_dropout: float = 0.0
+    target_word_dropout: float = 0.0
     # cell: mtrnn only: groups [time constant tau, share of the layer's units], fast to slow
     # (seq2seq.layers.mtrnn).
     mtrnn_timescales: list = field(default_factory=lambda: [[2.0, 0.5], [8.0, 0.25], [32.0, 0.25]])
@@ -274,6 +278,9 @@ POSITIVE = ("data.max_source_length", "data.max_target_length", "tokenizer.vocab
             "model.image_encoder.image_size")
 
 
+FRACTIONS = ("model.dropout", "model.source_word_dropout", "model.target_word_dropout", "train.label_smoothing")
+
+
 def _check_consistency(config, task, source):
     """Checks across keys, made at load time so a bad value never reaches TensorFlow."""
     for key in POSITIVE:
@@ -282,8 +289,11 @@ def _check_consistency(config, task, source):
             value = getattr(value, part)
         if value < 1:
             raise ConfigError(f"{source}: '{key}' must be at least 1, got {value}")
-    if not 0 <= config.model.dropout < 1 or not 0 <= config.train.label_smoothing < 1:
-        raise ConfigError(f"{source}: 'model.dropout' and 'train.label_smoothing' must be in [0, 1)")
+    for key in FRACTIONS:
+        section, name = key.split(".")
+        value = getattr(getattr(config, section), name)
+        if not 0 <= value < 1:
+            raise ConfigError(f"{source}: '{key}' must be in [0, 1), got {value}")
     if config.config_version != CONFIG_VERSION:
         raise ConfigError(f"{source}: 'config_version' {config.config_version} is not this release's "
                           f"({CONFIG_VERSION}); remove the key from a config you wrote")

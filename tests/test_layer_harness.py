@@ -21,6 +21,7 @@ from seq2seq.layers.image_encoders import PretrainedCNN, SmallCNN
 from seq2seq.layers.mtrnn import MTRNN, MTRNNCell
 from seq2seq.layers.pooling import AttentionPooling
 from seq2seq.layers.recurrent import InputProjectedGRU, InputProjectedLSTM
+from seq2seq.layers.word_dropout import WordDropout
 
 BATCH, SOURCE_LENGTH, TARGET_LENGTH, VOCAB = 2, 5, 4, 12
 
@@ -198,6 +199,8 @@ CASES = [
          partial(AttentionDecoder, VOCAB, 6, 8, memory_dim=8, attention="luong-dot", attention_units=5),
          decoder_inputs(8, [1]), decode_with_attention_totals,
          dict(TRACED, float32_outputs=(1,))),  # (logits, totals)
+    Case("word-dropout", WordDropout, partial(WordDropout, 0.3), lambda: (token_ids(SOURCE_LENGTH),),
+         options=dict(trainable=False)),  # ids in, ids out; no weights
     Case("image-small-cnn", SmallCNN, partial(SmallCNN, 8, filters=(4, 8)), lambda: (pixels(8),),
          options=dict(updates_statistics=True)),  # batch normalisation's moving statistics
     Case("image-efficientnet-lite0-frozen", PretrainedCNN, partial(pretrained_cnn, "efficientnet_lite0", 32),

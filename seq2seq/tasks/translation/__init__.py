@@ -16,7 +16,8 @@ class Translation(TaskDefinition):
     corpora = ("bible-es-en", "files")
     dev_metrics = {"dev_bleu": ("dev_bleu", "max"), "dev_chrf": ("dev_chrf", "max"), "dev_loss": PER_TOKEN_DEV_LOSS}
     model_keys = ("cell", "mtrnn_timescales", "embedding_dim", "encoder_units", "encoder_layers", "bidirectional", "decoder_units",
-                  "decoder_layers", "attention", "attention_units", "dropout", "tie_embeddings", "context_gate")
+                  "decoder_layers", "attention", "attention_units", "dropout", "tie_embeddings", "context_gate",
+                  "source_word_dropout", "target_word_dropout")
     keras_modules = ("seq2seq.tasks.translation.model",)
     training_data = "seq2seq.tasks.translation.training:TranslationTask"
     evaluator = "seq2seq.tasks.translation.evaluation:evaluate_translations"
