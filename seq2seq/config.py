@@ -148,6 +148,10 @@ class TrainConfig:
     # and TPUs with bfloat16 units. Fixed for the life of a run. On CPUs, use mixed_bfloat16 without
     # jit_compile: XLA's CPU code for bfloat16 products makes steps about 2x slower (BENCHMARKS.md).
     precision: Literal["float32", "mixed_bfloat16", "mixed_float16"] = "float32"
+    # An exponential moving average of the weights, updated every step with this decay (0: off;
+    # 0.999 averages over about the last 1,000 steps): it is what the dev pass scores and what the
+    # checkpoints and the model file hold as weights (seq2seq.training.callbacks).
+    weight_averaging: float = 0.0
     buckets: int = 8
     shuffle_buffer: int = 50000
     dev_bleu_sentences: Optional[int] = None
@@ -278,7 +282,8 @@ POSITIVE = ("data.max_source_length", "data.max_target_length", "tokenizer.vocab
             "model.image_encoder.image_size")
 
 
-FRACTIONS = ("model.dropout", "model.source_word_dropout", "model.target_word_dropout", "train.label_smoothing")
+FRACTIONS = ("model.dropout", "model.source_word_dropout", "model.target_word_dropout", "train.label_smoothing",
+             "train.weight_averaging")
 
 
 def _check_consistency(config, task, source):

@@ -19,6 +19,10 @@ Importing this module on a Keras minor version it was not tested with fails with
    loss by that mask; our losses skip padding themselves.
 6. `keras_loss_divisor`: Keras divides a `sum_over_batch_size` loss by the local batch and, under
    tf.distribute, by the replica count; the masked losses scale their per-sentence shares to match.
+7. `swap_with_moving_averages`: an optimizer made with `use_ema=True` keeps the weights' moving
+   averages in `_model_variables_moving_average`; Keras' own `SwapEMAWeights` callback swaps them
+   in and out but cannot resume a run whose checkpoints hold the averages (it assumes a fresh
+   start), and no public API reaches them.
 """
 
 import os
@@ -120,3 +124,15 @@ def keras_loss_divisor(local_batch_size):
     if context is not None:
         replicas = context.num_replicas_in_sync
     return ops.cast(local_batch_size * replicas, "float32")
+
+
+def swap_with_moving_averages(model):
+    """Exchange `model`'s trainable weights with its optimizer's moving averages of them (`use_ema`).
+
+    Swapping twice restores both. Values go through numpy, as in Keras' own swap for other backends.
+    """
+    optimizer = getattr(model.optimizer, "inner_optimizer", model.optimizer)  # under float16 loss scaling
+    for variable, average in zip(optimizer._trainable_variables, optimizer._model_variables_moving_average):
+        weights = ops.convert_to_numpy(variable)
+        variable.assign(average)
+        average.assign(weights)

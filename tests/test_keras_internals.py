@@ -114,3 +114,19 @@ def test_keras_divides_a_loss_by_the_replica_count_under_tf_distribute():
     assert "ops.cast(1.0 / num_replicas, value.dtype)" in source
     assert float(scale_loss_for_distribution(ops.convert_to_tensor(6.0))) == 6.0  # one replica: unscaled
     assert float(keras_internals.keras_loss_divisor(4)) == 4.0
+
+
+def test_an_ema_optimizer_still_keeps_its_averages_where_swap_with_moving_averages_reads_them():
+    """And Keras' own SwapEMAWeights still starts every fit assuming raw weights in the model, so it
+    cannot resume from checkpoints that hold the averages."""
+    model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
+    model.compile(optimizer=keras.optimizers.Adam(use_ema=True), loss="mse")
+    model.optimizer.build(model.trainable_variables)
+    averages = model.optimizer._model_variables_moving_average
+    assert [variable.shape for variable in averages] == [variable.shape for variable in model.trainable_variables]
+    raw = [np.array(variable) for variable in model.trainable_variables]
+    keras_internals.swap_with_moving_averages(model)
+    for variable, average, before in zip(model.trainable_variables, averages, raw):
+        np.testing.assert_array_equal(np.asarray(average), before)
+        np.testing.assert_array_equal(np.asarray(variable), 0.0)  # Keras starts the averages at zero
+    assert keras.callbacks.SwapEMAWeights()._ema_weights_in_model is False

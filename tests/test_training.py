@@ -3,6 +3,7 @@
 import csv
 import json
 
+import numpy as np
 import pytest
 
 from conftest import reversal_config_text
@@ -11,6 +12,7 @@ from seq2seq.config import load_config
 from seq2seq.errors import Seq2SeqError
 from seq2seq.training.run_dir import RunDirectory
 from seq2seq.evaluation import evaluate_run
+from seq2seq.models.loading import load_model_file
 from seq2seq.training.loop import train
 from seq2seq.tasks.translation.translator import Translator
 
@@ -58,11 +60,15 @@ class Killed(BaseException):
     """Stands in for SIGKILL: nothing after it runs, not even `except Exception` handlers."""
 
 
-def test_resume_continues_exactly_where_training_stopped(tmp_path, reversal_data, monkeypatch):
-    """Dropout and a cosine schedule make this strict: masks and learning rates must both carry over."""
+@pytest.mark.parametrize("levers", [[], ["train.weight_averaging=0.9", "model.source_word_dropout=0.2",
+                                          "model.target_word_dropout=0.1"]], ids=["plain", "averaged-word-dropout"])
+def test_resume_continues_exactly_where_training_stopped(tmp_path, reversal_data, monkeypatch, levers):
+    """Dropout and a cosine schedule make this strict: masks and learning rates must both carry over;
+    with weight averaging, the averages and the raw weights must each come back in their place."""
     config_path = tmp_path / "short.yaml"
     config_path.write_text(reversal_config_text(reversal_data, epochs=2))
-    config = load_config(config_path, ["data.max_train_pairs=600", "model.dropout=0.2", "train.decay=cosine"])
+    config = load_config(config_path, ["data.max_train_pairs=600", "model.dropout=0.2", "train.decay=cosine",
+                                       *levers])
     quiet = dict(log=lambda *_: None)
     train(config, tmp_path / "straight", **quiet)
 
@@ -82,6 +88,11 @@ def test_resume_continues_exactly_where_training_stopped(tmp_path, reversal_data
     assert [row["epoch"] for row in resumed] == ["1", "2"]
     for key in ("loss", "val_loss", "dev_bleu", "learning_rate"):
         assert float(resumed[1][key]) == pytest.approx(float(straight[1][key]), rel=1e-4, abs=1e-4), key
+    straight_model, resumed_model = (load_model_file(path / "checkpoints" / "epoch-002.keras")
+                                     for path in (tmp_path / "straight", tmp_path / "resumed"))
+    for name, weights in (("model", lambda model: model.weights), ("optimizer", lambda model: model.optimizer.variables)):
+        for expected, found in zip(weights(straight_model), weights(resumed_model), strict=True):
+            np.testing.assert_allclose(np.asarray(found), np.asarray(expected), rtol=1e-4, atol=1e-5, err_msg=name)
 
 
 def test_a_run_killed_with_sigkill_mid_epoch_resumes_to_the_same_metrics(tmp_path, reversal_data):

@@ -10,7 +10,7 @@ import time
 import keras
 
 from seq2seq.errors import Seq2SeqError
-from seq2seq.keras_internals import all_layers
+from seq2seq.keras_internals import all_layers, swap_with_moving_averages
 from seq2seq.training.run_dir import copy_atomically, save_model_atomically
 
 
@@ -30,6 +30,27 @@ class EpochSeeds(keras.callbacks.Callback):
                       if isinstance(getattr(layer, "seed_generator", None), keras.random.SeedGenerator)]
         for index, generator in enumerate(generators):
             generator.state.assign(keras.ops.cast([self.seed + epoch, index], generator.state.dtype))
+
+
+class AveragedWeightsForScoring(keras.callbacks.Callback):
+    """With `train.weight_averaging`, the epoch is judged and saved with the averaged weights.
+
+    First in the list: it swaps the optimizer's moving averages into the model as the dev pass
+    begins, so `val_*`, the dev scores, the epoch checkpoint and the best model all see them.
+    `TrainingWeightsBack`, last in the list, swaps the raw weights back before training goes on.
+    Checkpoints therefore hold the averages as the model's weights and the raw weights in the
+    optimizer's averaging slots; a resumed run swaps once before training (`training.loop`).
+    """
+
+    def on_test_begin(self, logs=None):
+        swap_with_moving_averages(self.model)
+
+
+class TrainingWeightsBack(keras.callbacks.Callback):
+    """Swaps the raw weights back in after the other callbacks have scored and saved the averaged ones."""
+
+    def on_epoch_end(self, epoch, logs=None):
+        swap_with_moving_averages(self.model)
 
 
 class NonFiniteLossGuard(keras.callbacks.Callback):

@@ -12,7 +12,9 @@ import tensorflow as tf
 from seq2seq.errors import Seq2SeqError
 from seq2seq.models.loading import load_model_file
 from seq2seq.tasks import task_named
-from seq2seq.training.callbacks import DevScore, EpochClock, EpochSeeds, NonFiniteLossGuard, RunCheckpoint, TimeBudget
+from seq2seq.keras_internals import swap_with_moving_averages
+from seq2seq.training.callbacks import (AveragedWeightsForScoring, DevScore, EpochClock, EpochSeeds, NonFiniteLossGuard,
+                                        RunCheckpoint, TimeBudget, TrainingWeightsBack)
 from seq2seq.training.distribute import make_strategy, own_run_directory, resumed_run_directory
 from seq2seq.training.run_dir import RunDirectory, write_atomically
 from seq2seq.training.schedules import WarmupDecay
@@ -98,6 +100,8 @@ def _model(run, config, state, task):
     trained_optimizer = model.optimizer
     compile_for_training(model, config.train, task.steps_per_epoch, *task.loss_and_metrics(config.train))
     _carry_optimizer_state(trained_optimizer, model)
+    if config.train.weight_averaging:  # the checkpoint holds the averages as weights (AveragedWeightsForScoring)
+        swap_with_moving_averages(model)
     return model
 
 
@@ -120,8 +124,9 @@ def compile_for_training(model, train_config, steps_per_epoch, loss, metrics):
     schedule = WarmupDecay(train_config.learning_rate, train_config.warmup_steps, train_config.decay,
                            total_steps=steps_per_epoch * train_config.epochs)
     optimizer = {"adam": keras.optimizers.Adam, "sgd": keras.optimizers.SGD}[train_config.optimizer]
+    averaging = dict(use_ema=True, ema_momentum=train_config.weight_averaging) if train_config.weight_averaging else {}
     model.compile(
-        optimizer=optimizer(schedule, global_clipnorm=train_config.clip_norm),
+        optimizer=optimizer(schedule, global_clipnorm=train_config.clip_norm, **averaging),
         loss=loss,
         metrics=metrics,
         jit_compile=train_config.jit_compile,
@@ -149,10 +154,15 @@ def _refuse_incompatible_changes(saved, config, run):
                            f"{saved.train.precision}")
     if saved.seed != config.seed:
         raise Seq2SeqError("--resume cannot change the seed: the resumed epochs would differ")
+    if saved.train.weight_averaging != config.train.weight_averaging:
+        raise Seq2SeqError("--resume cannot change train.weight_averaging: the checkpoints hold weights averaged "
+                           f"with {saved.train.weight_averaging}")
 
 
 def _callbacks(config, run, state, dev_score, epoch_size, monitored, log):
-    callbacks = [
+    averaging = bool(config.train.weight_averaging)
+    callbacks = [AveragedWeightsForScoring()] if averaging else []
+    callbacks += [
         NonFiniteLossGuard(run),
         EpochSeeds(config.seed),
         EpochClock(*epoch_size),
@@ -162,4 +172,6 @@ def _callbacks(config, run, state, dev_score, epoch_size, monitored, log):
     ]
     if config.train.max_minutes:
         callbacks.append(TimeBudget(config.train.max_minutes, log))
+    if averaging:
+        callbacks.append(TrainingWeightsBack())
     return callbacks
