@@ -20,7 +20,7 @@ import yaml
 from seq2seq.errors import ConfigError
 
 SCIENTIFIC = re.compile(r"[-+]?(\d+\.?\d*|\.\d+)[eE][-+]?\d+")
-CellType = Literal["gru", "lstm", "simple_rnn", "mtrnn"]
+CellType = Literal["gru", "lstm", "simple_rnn", "mtrnn", "layer_norm_gru", "layer_norm_lstm"]
 # Written into every run's config.yaml; a saved config without it was written by seq2seq 0.1.0.
 CONFIG_VERSION = 2
 AttentionType = Literal["bahdanau", "luong-dot", "luong-general", "luong-concat"]

@@ -34,7 +34,7 @@ def test_unknown_section_is_rejected(tmp_path):
     ("train:\n  epochs: three\n", r"'train.epochs' must be int, got str 'three'"),
     ("train:\n  epochs: true\n", r"'train.epochs' must be int, got bool"),
     ("model:\n  bidirectional: 1\n", r"'model.bidirectional' must be bool"),
-    ("model:\n  cell: gur\n", r"'model.cell' must be one of gru, lstm, simple_rnn, mtrnn, got 'gur'; did you mean 'gru'"),
+    ("model:\n  cell: gur\n", r"'model.cell' must be one of gru, lstm, simple_rnn, mtrnn, layer_norm_gru, layer_norm_lstm, got 'gur'; did you mean 'gru'"),
     ("model: 5\n", r"'model' must be a mapping"),
     ("train:\n  early_stopping: {metric: bleu}\n", r"'train.early_stopping.metric' must be one of"),
     ("train:\n  batch_size: 0\n", r"'train.batch_size' must be at least 1, got 0"),

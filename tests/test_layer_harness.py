@@ -18,6 +18,7 @@ from seq2seq.layers.attention import BahdanauAttention, LuongAttention
 from seq2seq.layers.decoders import AttentionDecoder, InputFeedingCell
 from seq2seq.layers.encoders import RNNEncoder
 from seq2seq.layers.image_encoders import PretrainedCNN, SmallCNN
+from seq2seq.layers.layer_norm_rnn import LayerNormGRU, LayerNormGRUCell, LayerNormLSTM, LayerNormLSTMCell
 from seq2seq.layers.mtrnn import MTRNN, MTRNNCell
 from seq2seq.layers.pooling import AttentionPooling
 from seq2seq.layers.recurrent import InputProjectedGRU, InputProjectedLSTM
@@ -169,6 +170,17 @@ CASES = [
          lambda: (floats(BATCH, 3, seed=1), [floats(BATCH, 4, seed=2)]), step_cell),
     Case("encoder-mtrnn-bidirectional", RNNEncoder, partial(RNNEncoder, VOCAB, 6, 4, cell=MTRNN_CELL),
          lambda: (token_ids(SOURCE_LENGTH),)),
+    Case("layer-norm-gru", LayerNormGRU, partial(LayerNormGRU, 4, return_sequences=True, return_state=True),
+         sequence_inputs, call_with_mask),
+    Case("layer-norm-lstm-backwards", LayerNormLSTM,
+         partial(LayerNormLSTM, 4, return_sequences=True, return_state=True, go_backwards=True),
+         sequence_inputs, call_with_mask),
+    Case("layer-norm-gru-cell", LayerNormGRUCell, partial(LayerNormGRUCell, 4),
+         lambda: (floats(BATCH, 3, seed=1), [floats(BATCH, 4, seed=2)]), step_cell),
+    Case("layer-norm-lstm-cell", LayerNormLSTMCell, partial(LayerNormLSTMCell, 4),
+         lambda: (floats(BATCH, 3, seed=1), [floats(BATCH, 4, seed=2), floats(BATCH, 4, seed=3)]), step_cell),
+    Case("encoder-layer-norm-lstm-bidirectional", RNNEncoder, partial(RNNEncoder, VOCAB, 6, 4, cell="layer_norm_lstm"),
+         lambda: (token_ids(SOURCE_LENGTH),)),
     Case("attention-bahdanau", BahdanauAttention, partial(BahdanauAttention, 5), attention_inputs(4, 6), attend,
          ATTENTION_OPTIONS),
     Case("attention-luong-dot", LuongAttention, partial(LuongAttention, "dot"), attention_inputs(6, 6), attend,
@@ -192,6 +204,12 @@ CASES = [
          partial(AttentionDecoder, VOCAB, 6, 4, memory_dim=8, encoder_layers=2, num_layers=2, cell="lstm",
                  attention="luong-concat", attention_units=5, tie_embeddings=True, context_gate=True),
          decoder_inputs(8, [2, 2]), options=TRACED),
+    Case("decoder-layer-norm-gru-luong-general", AttentionDecoder,
+         partial(AttentionDecoder, VOCAB, 6, 4, memory_dim=8, cell="layer_norm_gru", attention="luong-general",
+                 attention_units=5), decoder_inputs(8, [1]), options=TRACED),
+    Case("decoder-layer-norm-lstm-2-layers", AttentionDecoder,
+         partial(AttentionDecoder, VOCAB, 6, 4, memory_dim=8, encoder_layers=2, num_layers=2, cell="layer_norm_lstm",
+                 attention_units=5), decoder_inputs(8, [2, 2]), options=TRACED),
     Case("decoder-mtrnn-bahdanau", AttentionDecoder,
          partial(AttentionDecoder, VOCAB, 6, 4, memory_dim=8, cell=MTRNN_CELL, attention_units=5),
          decoder_inputs(8, [1]), options=TRACED),

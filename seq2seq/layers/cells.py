@@ -1,19 +1,21 @@
 """The recurrent cell types a config may name, shared by every encoder, decoder and language model.
 
-A cell is named by a string ("gru", "lstm", "simple_rnn"), or, for an MTRNN, by
+A cell is named by a string ("gru", "lstm", "simple_rnn", "layer_norm_gru", "layer_norm_lstm"), or, for an MTRNN, by
 {"type": "mtrnn", "timescales": [[tau, share], ...]}: the layers keep that value in their config, so a
 `.keras` file rebuilds the same cell. `cell_setting` makes it from a run config's `model:` section.
 """
 
 import keras
 
+from seq2seq.layers.layer_norm_rnn import LayerNormGRU, LayerNormGRUCell, LayerNormLSTM, LayerNormLSTMCell
 from seq2seq.layers.mtrnn import MTRNN, MTRNNCell, check_timescales
 from seq2seq.layers.recurrent import InputProjectedGRU, InputProjectedLSTM
 
 RNN_LAYERS = {"gru": InputProjectedGRU, "lstm": InputProjectedLSTM, "simple_rnn": keras.layers.SimpleRNN,
-              "mtrnn": MTRNN}
+              "mtrnn": MTRNN, "layer_norm_gru": LayerNormGRU, "layer_norm_lstm": LayerNormLSTM}
 RNN_CELLS = {"gru": keras.layers.GRUCell, "lstm": keras.layers.LSTMCell, "simple_rnn": keras.layers.SimpleRNNCell,
-             "mtrnn": MTRNNCell}
+             "mtrnn": MTRNNCell, "layer_norm_gru": LayerNormGRUCell, "layer_norm_lstm": LayerNormLSTMCell}
+TWO_STATE_CELLS = ("lstm", "layer_norm_lstm")
 
 
 def cell_type(cell) -> str:
@@ -43,7 +45,7 @@ def recurrent_cell(cell, units, **kwargs):
 
 def states_per_layer(cell) -> int:
     """LSTM layers carry (h, c); GRU, SimpleRNN and MTRNN (its potentials) one state."""
-    return 2 if cell_type(cell) == "lstm" else 1
+    return 2 if cell_type(cell) in TWO_STATE_CELLS else 1
 
 
 def cell_setting(model_config):

@@ -52,25 +52,40 @@ def _recurrence(cell, projected, states, recurrent_kernel, recurrent_bias):
     return state, [state]
 
 
-class _InputProjectedRNN:
-    """Mixin for `keras.layers.GRU`/`LSTM`: hoists the input projection out of `inner_loop`."""
+class HoistedInputRNN:
+    """Mixin for a `keras.layers.RNN` subclass whose input side can be computed for every step at once.
+
+    Subclasses say when that is possible (`hoists_inputs`) and give the sequence's projected inputs and
+    the step that consumes them (`projected_inputs_and_step`); the loop is Keras' own.
+    """
 
     def inner_loop(self, sequences, initial_state, mask, training=False):
-        cell = self.cell
-        if (training and cell.dropout) or cell.recurrent_dropout or not cell.use_bias or may_use_cudnn(self):
+        if not self.hoists_inputs(training):
             return super().inner_loop(sequences, initial_state, mask, training=training)
-        input_bias, recurrent_bias = _input_biases(cell, self.compute_dtype)
-        projected = ops.matmul(sequences, cell.kernel) + input_bias
-        recurrent_kernel = ops.cast(cell.recurrent_kernel, self.compute_dtype)
-
-        def step(inputs, states):
-            return _recurrence(cell, inputs, states, recurrent_kernel, recurrent_bias)
-
+        projected, step = self.projected_inputs_and_step(sequences)
         initial_state = list(initial_state) if isinstance(initial_state, (list, tuple)) else [initial_state]
         return recurrent_loop()(step, projected, initial_state, go_backwards=self.go_backwards, mask=mask,
                                 unroll=self.unroll, input_length=sequences.shape[1],
                                 zero_output_for_mask=self.zero_output_for_mask,
                                 return_all_outputs=self.return_sequences)
+
+
+class _InputProjectedRNN(HoistedInputRNN):
+    """For `keras.layers.GRU`/`LSTM`: the input kernel and bias applied outside the loop."""
+
+    def hoists_inputs(self, training):
+        cell = self.cell
+        return not ((training and cell.dropout) or cell.recurrent_dropout or not cell.use_bias or may_use_cudnn(self))
+
+    def projected_inputs_and_step(self, sequences):
+        cell = self.cell
+        input_bias, recurrent_bias = _input_biases(cell, self.compute_dtype)
+        recurrent_kernel = ops.cast(cell.recurrent_kernel, self.compute_dtype)
+
+        def step(inputs, states):
+            return _recurrence(cell, inputs, states, recurrent_kernel, recurrent_bias)
+
+        return ops.matmul(sequences, cell.kernel) + input_bias, step
 
 
 @keras.saving.register_keras_serializable(package="seq2seq")
