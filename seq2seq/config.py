@@ -61,10 +61,17 @@ class DataConfig:
 
 @dataclass
 class TokenizerConfig:
+    """SentencePiece settings. `sampling_alpha` above 0 turns on subword regularisation for the training
+    pairs of a translation run (unigram models only): each epoch reads each sentence in one of its
+    `sampling_nbest` best segmentations, drawn with probability proportional to P ** alpha, so small
+    alphas sample widely and large ones mostly keep the best (seq2seq.data.subword_sampling)."""
+
     type: Literal["unigram", "bpe", "char"] = "unigram"
     vocab_size: int = 8000
     joint: bool = False
     character_coverage: float = 1.0
+    sampling_alpha: float = 0.0
+    sampling_nbest: int = 8
 
 
 @dataclass
@@ -333,11 +340,26 @@ def _check_task(config, task, source):
                                   f"'model.{task.renamed_keys[key]}'")
             raise ConfigError(f"{source}: 'model.{key}' does not apply to {task.name}; it reads "
                               f"{', '.join(task.model_keys)}")
+    _check_subword_sampling(config.tokenizer, task, source)
     _check_timescales(config.model, source)
     if config.model.attention_regularization < 0 or config.model.image_encoder.fine_tune_blocks < 0:
         raise ConfigError(f"{source}: 'model.attention_regularization' and "
                           "'model.image_encoder.fine_tune_blocks' must be at least 0")
     _check_image_encoder(config.model.image_encoder, source)
+
+
+def _check_subword_sampling(tokenizer, task, source):
+    if not tokenizer.sampling_alpha and tokenizer.sampling_nbest == TokenizerConfig().sampling_nbest:
+        return
+    if not task.samples_subwords:
+        raise ConfigError(f"{source}: 'tokenizer.sampling_alpha' and 'tokenizer.sampling_nbest' (subword "
+                          f"regularisation) do not apply to {task.name}")
+    if tokenizer.sampling_alpha < 0 or tokenizer.sampling_nbest < 2:
+        raise ConfigError(f"{source}: 'tokenizer.sampling_alpha' must be at least 0 and 'tokenizer.sampling_nbest' "
+                          f"at least 2, got {tokenizer.sampling_alpha} and {tokenizer.sampling_nbest}")
+    if tokenizer.sampling_alpha and tokenizer.type != "unigram":
+        raise ConfigError(f"{source}: 'tokenizer.sampling_alpha' needs 'tokenizer.type: unigram', the model type "
+                          f"that ranks segmentations; got {tokenizer.type}")
 
 
 def _check_timescales(model, source):

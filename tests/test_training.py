@@ -61,10 +61,12 @@ class Killed(BaseException):
 
 
 @pytest.mark.parametrize("levers", [[], ["train.weight_averaging=0.9", "model.source_word_dropout=0.2",
-                                          "model.target_word_dropout=0.1"]], ids=["plain", "averaged-word-dropout"])
+                                          "model.target_word_dropout=0.1", "tokenizer.sampling_alpha=0.3"]],
+                         ids=["plain", "averaged-word-dropout-subword-sampling"])
 def test_resume_continues_exactly_where_training_stopped(tmp_path, reversal_data, monkeypatch, levers):
     """Dropout and a cosine schedule make this strict: masks and learning rates must both carry over;
-    with weight averaging, the averages and the raw weights must each come back in their place."""
+    with weight averaging, the averages and the raw weights must each come back in their place, and
+    with subword sampling the resumed epoch must draw the same segmentations."""
     config_path = tmp_path / "short.yaml"
     config_path.write_text(reversal_config_text(reversal_data, epochs=2))
     config = load_config(config_path, ["data.max_train_pairs=600", "model.dropout=0.2", "train.decay=cosine",

@@ -3,24 +3,31 @@
 Sentences are tokenized once up front (SentencePiece is fast and the corpus fits in memory), then
 stored as ragged tensors. Batches are padded to a few bucket lengths, so training compiles only a
 handful of shapes. Each epoch is shuffled with `seed + epoch`, so a resumed run sees exactly the
-batches the uninterrupted run would have seen.
+batches the uninterrupted run would have seen. With subword regularisation, each epoch also draws
+every pair's segmentations anew (`seq2seq.data.subword_sampling`), from the same seeds.
 """
 
 from dataclasses import dataclass
+from typing import Optional
 
 import numpy as np
 import tensorflow as tf
 
+from seq2seq.data.subword_sampling import SampledSegmentations
 from seq2seq.tokens import BOS_ID, EOS_ID
 
 
 @dataclass
 class EncodedPairs:
-    """Token ids of a parallel corpus: sources end with EOS; targets carry no BOS/EOS yet."""
+    """Token ids of a parallel corpus: sources end with EOS; targets carry no BOS/EOS yet. `rows` are
+    the kept pairs' positions in the corpus; `sampling`, set for training with subword regularisation,
+    holds their candidate segmentations (`sources` and `targets` are then the best ones)."""
 
     sources: list
     targets: list
     dropped_too_long: int = 0
+    rows: Optional[list] = None
+    sampling: Optional[SampledSegmentations] = None
 
     def __len__(self):
         return len(self.sources)
@@ -31,14 +38,15 @@ def encode_pairs(sources, targets, source_tokenizer, target_tokenizer,
     """Tokenize both sides; drop (and count) pairs longer than the limits, in pieces."""
     source_ids = [ids + [EOS_ID] for ids in source_tokenizer.encode(sources)]
     target_ids = target_tokenizer.encode(targets)
-    kept_sources, kept_targets = [], []
-    for source, target in zip(source_ids, target_ids):
+    kept_sources, kept_targets, rows = [], [], []
+    for row, (source, target) in enumerate(zip(source_ids, target_ids)):
         if (max_source_length and len(source) > max_source_length
                 or max_target_length and len(target) + 1 > max_target_length):
             continue
         kept_sources.append(source)
         kept_targets.append(target)
-    return EncodedPairs(kept_sources, kept_targets, len(source_ids) - len(kept_sources))
+        rows.append(row)
+    return EncodedPairs(kept_sources, kept_targets, len(source_ids) - len(kept_sources), rows)
 
 
 def _ragged(id_lists):
@@ -48,7 +56,10 @@ def _ragged(id_lists):
 
 
 def _pair_lengths(pairs: EncodedPairs):
-    """The bucketing length of a pair: its longer side, counting the added BOS/EOS."""
+    """The bucketing length of a pair: its longer side, counting the added BOS/EOS (with sampling, its
+    longest candidates, so that a pair stays in its bucket whatever segmentation an epoch draws)."""
+    if pairs.sampling is not None:
+        return pairs.sampling.pair_lengths()
     return np.maximum([len(s) for s in pairs.sources], [len(t) + 1 for t in pairs.targets])
 
 
@@ -86,17 +97,20 @@ def make_dataset(pairs: EncodedPairs, batch_size, boundaries, shuffle_seed=None,
     """Batches for `epochs` epochs starting at `first_epoch` (endless when `epochs` is None: Keras
     reads one batch past the last epoch when `steps_per_epoch` is set). No shuffling when
     `shuffle_seed` is None."""
-    examples = tf.data.Dataset.from_tensor_slices((_ragged(pairs.sources), _ragged(pairs.targets)))
-    examples = examples.map(_teacher_forcing_triplet, num_parallel_calls=tf.data.AUTOTUNE)
+    fixed = tf.data.Dataset.from_tensor_slices((_ragged(pairs.sources), _ragged(pairs.targets)))
+    # Each pair's bucket goes by its `_pair_lengths`, not by the ids an epoch happens to draw, so that
+    # with subword sampling too every epoch has the same batches (and `batches_per_epoch` holds).
+    bucket_lengths = tf.data.Dataset.from_tensor_slices(_pair_lengths(pairs).astype("int32"))
 
     def one_epoch(epoch):
-        epoch_examples = examples
+        epoch_pairs = fixed if pairs.sampling is None else pairs.sampling.epoch(shuffle_seed or 0, epoch)
+        epoch_examples = tf.data.Dataset.zip((epoch_pairs, bucket_lengths)).map(
+            lambda pair, length: (*_teacher_forcing_triplet(*pair), length), num_parallel_calls=tf.data.AUTOTUNE)
         if shuffle_seed is not None:
             epoch_examples = epoch_examples.shuffle(shuffle_buffer, seed=shuffle_seed + epoch,
                                                     reshuffle_each_iteration=False)
         return epoch_examples.bucket_by_sequence_length(
-            element_length_func=lambda source, target_in, target_out: tf.maximum(
-                tf.shape(source)[0], tf.shape(target_in)[0]),
+            element_length_func=lambda source, target_in, target_out, length: length,
             bucket_boundaries=boundaries,
             bucket_batch_sizes=[batch_size] * (len(boundaries) + 1),
             pad_to_bucket_boundary=True,
@@ -109,7 +123,7 @@ def make_dataset(pairs: EncodedPairs, batch_size, boundaries, shuffle_seed=None,
         # Bucketing hides the batch count from Keras, which then warns when the data ends.
         count = batches_per_epoch(pairs, boundaries, batch_size) * epochs
         batches = batches.apply(tf.data.experimental.assert_cardinality(count))
-    return batches.map(lambda s, ti, to: ((s, ti), to)).prefetch(tf.data.AUTOTUNE)
+    return batches.map(lambda s, ti, to, length: ((s, ti), to)).prefetch(tf.data.AUTOTUNE)
 
 
 def _teacher_forcing_triplet(source, target):

@@ -94,6 +94,17 @@ class Tokenizer:
         """Id lists without BOS/EOS: the data pipeline decides where those go."""
         return self._processor.encode(list(texts), out_type=int)
 
+    def nbest(self, texts, size) -> list[list[list[int]]]:
+        """The `size` most probable segmentations of each text (fewer where it has fewer), best first.
+
+        Only unigram models rank segmentations; for BPE and char SentencePiece returns the one it has.
+        """
+        return self._processor.nbest_encode(list(texts), out_type=int, nbest_size=size)
+
+    def piece_log_probs(self):
+        """Each piece's unigram log-probability, indexed by id: a segmentation's is their sum."""
+        return [self._processor.get_score(piece) for piece in range(self.vocab_size)]
+
     def decode(self, id_lists) -> list[str]:
         """Text for model outputs: stop at the first EOS, ignore PAD and BOS."""
         return [self._processor.decode(_content_ids(ids)) for ids in id_lists]

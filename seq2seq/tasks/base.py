@@ -51,7 +51,8 @@ class TaskDefinition:
     each `train.early_stopping.metric` it offers to (the key in the epoch's logs, "max" or "min"),
     the first being its default; `model_keys` are the `model:` keys it reads (any other must keep
     its default); `renamed_keys` map an old key to the one that replaced it, for a clear error;
-    `keras_modules` register the Keras classes its `.keras` files hold.
+    `keras_modules` register the Keras classes its `.keras` files hold; `samples_subwords` says it reads
+    `tokenizer.sampling_alpha` (subword regularisation of its training text).
 
     The heavy parts are named as `module:name` strings, imported only when used: `training_data`, the
     `TaskTraining` class, built as `Class(config, run, resume, log)`; `evaluator`, the function
@@ -67,6 +68,7 @@ class TaskDefinition:
     model_keys: tuple = ()
     renamed_keys: dict = {}
     keras_modules: tuple = ()
+    samples_subwords: bool = False
     training_data: str = ""
     evaluator: str = ""
     cli_verbs: str = ""

@@ -19,6 +19,7 @@ class Translation(TaskDefinition):
                   "decoder_layers", "attention", "attention_units", "dropout", "tie_embeddings", "context_gate",
                   "source_word_dropout", "target_word_dropout")
     keras_modules = ("seq2seq.tasks.translation.model",)
+    samples_subwords = True
     training_data = "seq2seq.tasks.translation.training:TranslationTask"
     evaluator = "seq2seq.tasks.translation.evaluation:evaluate_translations"
     cli_verbs = "seq2seq.tasks.translation.commands:add_commands"

@@ -5,6 +5,7 @@ import dataclasses
 from seq2seq.data.corpus import load_split
 from seq2seq.data.pipeline import batches_per_epoch, bucket_boundaries, encode_pairs, make_dataset
 from seq2seq.data.readers import SkipCounter
+from seq2seq.data.subword_sampling import SampledSegmentations, segmentation_candidates
 from seq2seq.errors import Seq2SeqError
 from seq2seq.training.losses import token_loss_and_metrics
 from seq2seq.metrics.translation import translation_scores
@@ -80,6 +81,17 @@ class TranslationTask:
         if not len(pairs):
             raise Seq2SeqError(f"every training pair is longer than data.max_source_length={limits[0]} or "
                                f"data.max_target_length={limits[1]} pieces; raise the limits")
+        tokenizer = self.config.tokenizer
+        if tokenizer.sampling_alpha:
+            kept = [(train_split.sources[row], train_split.targets[row]) for row in pairs.rows]
+            sources, targets = (list(side) for side in zip(*kept))
+            options = dict(size=tokenizer.sampling_nbest, alpha=tokenizer.sampling_alpha)
+            pairs.sampling = SampledSegmentations(
+                segmentation_candidates(self.source_tokenizer, sources, max_length=limits[0], append_eos=True,
+                                        **options),
+                segmentation_candidates(self.target_tokenizer, targets, max_length=limits[1] - 1, **options))
+            self.log(f"subword regularisation: each epoch draws one of up to {tokenizer.sampling_nbest} "
+                     f"segmentations per sentence (alpha {tokenizer.sampling_alpha})")
         return pairs
 
 
