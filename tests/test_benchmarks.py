@@ -88,3 +88,24 @@ def test_a_phase_records_its_commit_and_only_code_changes_mark_it(tmp_path):
     assert commit(tmp_path) == head  # the results a run writes are not a change to the code
     (tmp_path / "code.py").write_text("x = 2\n")
     assert commit(tmp_path) == head + "+changes"
+
+
+def test_the_ablation_table_compares_each_variant_with_the_baseline_of_its_seed_and_budget(tmp_path, monkeypatch):
+    from benchmarks import ablation
+
+    monkeypatch.setattr(ablation, "RESULTS", tmp_path / "ablation.json")
+
+    def entry(variant, seed, bleus, minutes=10.0):
+        return {"variant": variant, "seed": seed, "epochs": len(bleus), "wall_seconds": minutes * 60,
+                "per_epoch": [{"epoch": n, "step": 466 * n, "dev_bleu": bleu, "dev_xent": 3.0}
+                              for n, bleu in enumerate(bleus, start=1)]}
+
+    for result in (entry("vocab_4k", 1, [5.0, 12.5]), entry("baseline", 1, [4.0, 11.0]),
+                   entry("baseline", 2, [4.1, 11.4]), entry("baseline", 1, [4.5, 11.2])):  # the last replaces
+        ablation.save_result(result)
+
+    table = ablation.report(ablation.load_results()).splitlines()
+
+    assert len(ablation.load_results()) == 3
+    assert table[2].startswith("| baseline | 1 | 4.50 (466), 11.20 (932) |")
+    assert table[4] == "| vocab_4k | 1 | 5.00 (466), 12.50 (932) | 3.000 | +1.30 | 10.0 |"
