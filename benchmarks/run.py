@@ -33,10 +33,13 @@ import time
 from pathlib import Path
 
 from benchmarks.report import render
+from seq2seq.precision import cpu_flags
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "benchmarks" / "results"
 BUDGET_CONFIG = ROOT / "configs" / "spa_eng_15min.yaml"
+# The flags that decide a CPU's speed here: machines of one name ("AMD EPYC") differ in them.
+SPEED_RELEVANT_FLAGS = {"avx2", "fma", "avx512f", "avx512_bf16", "avx512_vnni", "amx_bf16", "amx_int8"}
 PHASES = ("ceiling", "budget", "training", "decoding", "scaling", "peer")
 
 
@@ -208,6 +211,7 @@ def machine():
                    if line.startswith("model name")]
     return {"platform": platform.platform(), "python": platform.python_version(), "cpus": os.cpu_count(),
             "cpu": model_names[0] if model_names else platform.processor(),
+            "instruction_sets": sorted(cpu_flags() & SPEED_RELEVANT_FLAGS),
             "memory_gb": round(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2 ** 30, 1)}
 
 

@@ -17,6 +17,8 @@ DECODE_OPTIONS = (
     ("--top-k", "top_k", int, "K", "sample among the k most likely tokens (0: all)"),
     ("--seed", "seed", int, "S", "sampling seed"),
     ("--batch-size", "batch_size", int, "N", "inputs decoded together"),
+    ("--precision", "precision", str, "DTYPE", "compute dtype: auto (for this machine), float32, mixed_bfloat16, "
+     "mixed_float16"),
 )
 
 

@@ -151,10 +151,12 @@ class TrainConfig:
     clip_norm: float = 5.0
     max_minutes: Optional[float] = None
     jit_compile: bool = False
-    # The layers' compute dtype (weights stay float32): mixed_float16 for GPUs, mixed_bfloat16 for CPUs
-    # and TPUs with bfloat16 units. Fixed for the life of a run. On CPUs, use mixed_bfloat16 without
-    # jit_compile: XLA's CPU code for bfloat16 products makes steps about 2x slower (BENCHMARKS.md).
-    precision: Literal["float32", "mixed_bfloat16", "mixed_float16"] = "float32"
+    # The layers' compute dtype (weights stay float32). `auto` picks it for the machine at the start of a
+    # run (seq2seq.precision): mixed_float16 with a GPU, mixed_bfloat16 on a CPU with native bfloat16
+    # instructions (AVX512_BF16, AMX), float32 elsewhere; the run's config.yaml records the choice, fixed
+    # for the life of the run. On CPUs, use mixed_bfloat16 without jit_compile: XLA's CPU code for
+    # bfloat16 products makes steps about 2x slower (BENCHMARKS.md).
+    precision: Literal["auto", "float32", "mixed_bfloat16", "mixed_float16"] = "auto"
     # An exponential moving average of the weights, updated every step with this decay (0: off;
     # 0.999 averages over about the last 1,000 steps): it is what the dev pass scores and what the
     # checkpoints and the model file hold as weights (seq2seq.training.callbacks).
@@ -197,6 +199,9 @@ class DecodeConfig:
     temperature: float = 1.0
     top_k: int = 0
     seed: int = 0
+    # The compute dtype of decoding, whatever the model was trained in: `auto` keeps the trained one where
+    # this machine computes it natively and decodes in float32 where not (seq2seq.precision).
+    precision: Literal["auto", "float32", "mixed_bfloat16", "mixed_float16"] = "auto"
 
 
 @dataclass

@@ -10,6 +10,16 @@ import pytest  # noqa: E402
 WORDS = "a b c d e f g h i j k l m n o p".split()
 
 
+@pytest.fixture(scope="session", autouse=True)
+def float32_on_every_cpu():
+    """`precision: auto` (the default) picks bfloat16 on CPUs with AVX512_BF16: the suite's tolerances and
+    figures are float32's on every CPU, so its in-process runs see a CPU without it (test_precision
+    tests the choice itself; the tiny recipes that CLI tests run pin float32)."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr("seq2seq.precision.native_bfloat16", lambda flags=None: False)
+        yield
+
+
 def tiny_model(seed=3, target_vocab_size=12):
     """An untrained TranslationModel small enough to search exhaustively; 30 source pieces."""
     import keras

@@ -3,6 +3,7 @@
 from pathlib import Path
 
 from seq2seq.errors import Seq2SeqError
+from seq2seq.precision import decoding_precision
 
 
 def load_model_file(path: Path, compile=True):
@@ -23,11 +24,13 @@ def load_model_file(path: Path, compile=True):
         raise Seq2SeqError(f"{path}: cannot load this model file ({type(error).__name__}: {error})") from None
 
 
-def load_run_model(run_dir, task, model_class, model_file=None):
+def load_run_model(run_dir, task, model_class, model_file=None, precision=None):
     """The best model of a `task` run, or `model_file` (e.g. one from `seq2seq average`) in its place.
 
     Every predictor starts here, so a run of another task, a run with no finished epoch, a missing
     file and a file holding some other model each get the same one-line error whatever the task.
+    The model computes in `precision` (default: the run's `decode.precision`; `auto` keeps the trained
+    precision where this machine runs it natively, see `seq2seq.precision`).
     Returns (run, config, model, model_file).
     """
     from seq2seq.training.run_dir import RunDirectory
@@ -45,7 +48,21 @@ def load_run_model(run_dir, task, model_class, model_file=None):
     model = load_model_file(model_file, compile=False)
     if not isinstance(model, model_class):
         raise Seq2SeqError(f"{model_file}: holds a {type(model).__name__}, not a seq2seq {task} model")
-    return run, config, model, model_file
+    precision = decoding_precision(precision or config.decode.precision, model.dtype_policy.name)
+    return run, config, with_precision(model, precision), model_file
+
+
+def with_precision(model, precision):
+    """`model` computing in `precision` (a Keras dtype policy name), with the same weights.
+
+    Mixed precision keeps weights in float32, so a model trained in bfloat16 decodes in float32 on a
+    machine without bfloat16 instructions (and the other way round) from the same weights.
+    """
+    if model.dtype_policy.name == precision:
+        return model
+    rebuilt = type(model).from_config({**model.get_config(), "dtype": precision})
+    rebuilt.set_weights(model.get_weights())
+    return rebuilt
 
 
 def check_size(model_file, expected, found, what, file):

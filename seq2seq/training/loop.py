@@ -5,12 +5,14 @@ The loop is the same for every task: the registry (`seq2seq.tasks`) gives the co
 """
 
 import sys
+from dataclasses import replace
 
 import keras
 import tensorflow as tf
 
 from seq2seq.errors import Seq2SeqError
 from seq2seq.models.loading import load_model_file
+from seq2seq.precision import AUTO, resolve_precision
 from seq2seq.tasks import task_named
 from seq2seq.keras_internals import swap_with_moving_averages
 from seq2seq.training.callbacks import (AveragedWeightsForScoring, DevScore, EpochClock, EpochSeeds, NonFiniteLossGuard,
@@ -71,8 +73,9 @@ def _open_run(run, config, resume, log):
     """-> (the config in force, the saved training state or None for a new run)."""
     if resume:
         state = run.read_state()
-        config = config or run.load_config()
-        _refuse_incompatible_changes(run.load_config(), config, run)
+        saved = run.load_config()
+        config = _keep_saved_precision(config or saved, saved)
+        _refuse_incompatible_changes(saved, config, run)
         run.remove_partial_files()
         run.truncate_metrics(state["epoch"])
         log(f"resuming {run.path} after epoch {state['epoch']}")
@@ -82,8 +85,18 @@ def _open_run(run, config, resume, log):
                                "or choose another --run-dir")
         state = None
         run.create()
+        precision, why = resolve_precision(config.train.precision)
+        config = replace(config, train=replace(config.train, precision=precision))
+        log(f"precision: {precision} ({why})")
     write_atomically(run.config_file, config.to_yaml().encode())  # other workers may be reading it
     return config, state
+
+
+def _keep_saved_precision(config, saved):
+    """`precision: auto` on resume means the run's own precision: its layers were made with it."""
+    if config.train.precision != AUTO:
+        return config
+    return replace(config, train=replace(config.train, precision=saved.train.precision))
 
 
 def _model(run, config, state, task):

@@ -43,7 +43,8 @@ class Captioner:
         `model_file` replaces `model.keras` (e.g. one from `seq2seq average`); keyword arguments
         change the run's decode settings, e.g. `beam_size=3`.
         """
-        run, config, model, model_file = load_run_model(run_dir, "captioning", CaptionModel, model_file)
+        run, config, model, model_file = load_run_model(run_dir, "captioning", CaptionModel, model_file,
+                                                        decode_settings.get("precision"))
         run.require(run.path / f"{TARGET_NAME}.model", "the caption tokenizer is missing")
         tokenizer = Tokenizer.load(run.path / f"{TARGET_NAME}.model")
         check_size(model_file, model.get_config()["target_vocab_size"], tokenizer.vocab_size, "pieces",

@@ -57,14 +57,15 @@ class Classifier:
         """Load the best model (or `model_file`, e.g. from `seq2seq average`), tokenizer and labels of a
         run made by `seq2seq train` with `task: classification`.
 
-        Of the decode settings only `batch_size` applies (texts classified together); a classifier
-        takes the most probable label, so search settings are refused rather than ignored.
+        Of the decode settings only `batch_size` (texts classified together) and `precision` apply; a
+        classifier takes the most probable label, so search settings are refused rather than ignored.
         """
-        search_settings = sorted(key for key in decode_settings if key != "batch_size")
+        search_settings = sorted(key for key in decode_settings if key not in ("batch_size", "precision"))
         if search_settings:
             raise Seq2SeqError(f"search settings ({', '.join(search_settings)}) do not apply to a classification "
                                "run, which takes the most probable label; drop them")
-        run, config, model, model_file = load_run_model(run_dir, "classification", SequenceClassifier, model_file)
+        run, config, model, model_file = load_run_model(run_dir, "classification", SequenceClassifier, model_file,
+                                                        decode_settings.get("precision"))
         run.require(run.path / f"{SOURCE_NAME}.model", "the tokenizer is missing")
         tokenizer = Tokenizer.load(run.path / f"{SOURCE_NAME}.model")
         labels = LabelVocabulary.load(run.path)

@@ -42,13 +42,13 @@ class ImageClassifier:
     @classmethod
     def load(cls, run_dir, model_file=None, **decode_settings):
         """The best model of an image classification run (or `model_file`). Of the decode settings only
-        `batch_size` applies: the most probable label needs no search."""
-        searching = sorted(key for key in decode_settings if key != "batch_size")
+        `batch_size` and `precision` apply: the most probable label needs no search."""
+        searching = sorted(key for key in decode_settings if key not in ("batch_size", "precision"))
         if searching:
             raise Seq2SeqError(f"search settings ({', '.join(searching)}) do not apply to an image classification "
                                "run, which takes the most probable label; drop them")
         run, config, model, model_file = load_run_model(run_dir, "image_classification", ImageClassifierModel,
-                                                        model_file)
+                                                        model_file, decode_settings.get("precision"))
         labels = LabelVocabulary.load(run.path)
         check_size(model_file, model.get_config()["num_classes"], len(labels), "labels", run.path / LABELS_FILE)
         return cls(model, labels, decode_settings.get("batch_size") or config.decode.batch_size)

@@ -34,7 +34,8 @@ class LanguageModel:
     def load(cls, run_dir, model_file=None, **decode_settings):
         """The best model of a language model run (or `model_file`); keyword arguments change its
         decode settings, e.g. `temperature=0.7, n_best=5, seed=3`."""
-        run, config, model, model_file = load_run_model(run_dir, "language_model", RecurrentLanguageModel, model_file)
+        run, config, model, model_file = load_run_model(run_dir, "language_model", RecurrentLanguageModel, model_file,
+                                                        decode_settings.get("precision"))
         run.require(run.path / TOKENIZER_FILE, "was it made by `seq2seq train`?")
         tokenizer = Tokenizer.load(run.path / TOKENIZER_FILE)
         check_size(model_file, model.get_config()["vocab_size"], tokenizer.vocab_size, "pieces", tokenizer.model_file)

@@ -15,6 +15,8 @@ def add_commands(commands):
                      "punctuated rather than its words' labels")
     tag.add_argument("--batch-size", type=int, metavar="N", help="texts labelled together (default: the run's "
                      "decode.batch_size)")
+    tag.add_argument("--precision", metavar="DTYPE", help="compute dtype: auto (for this machine), float32, "
+                     "mixed_bfloat16, mixed_float16 (default: the run's decode.precision)")
     add_model_options(tag, ensemble=False)
     tag.set_defaults(command=_tag)
 
@@ -23,7 +25,8 @@ def _tag(args):
     from seq2seq.tasks.tagging.tagger import Tagger
 
     texts = texts_from(args, what="text to tag", verb="tag")
-    tagger = Tagger.load(args.run_dir, model_file=args.model_file, batch_size=args.batch_size)
+    tagger = Tagger.load(args.run_dir, model_file=args.model_file, batch_size=args.batch_size,
+                         precision=args.precision)
     if args.restore:
         lines = tagger.restore(texts)
     else:

@@ -25,12 +25,13 @@ def evaluate_tagging(run, split="test", log=print, model_file=None, ensemble=(),
     """
     if ensemble:
         raise Seq2SeqError("--ensemble is for translation runs; a tagging run labels with one model")
-    searching = sorted(set(decode_settings) - {"batch_size"})
+    searching = sorted(set(decode_settings) - {"batch_size", "precision"})
     if searching:
         raise Seq2SeqError(f"{', '.join(searching)}: search settings do not apply to tagging runs, which take "
                            "each word's best label")
     config = run.load_config()
-    tagger = Tagger.load(run.path, model_file=model_file, batch_size=decode_settings.get("batch_size"))
+    tagger = Tagger.load(run.path, model_file=model_file, batch_size=decode_settings.get("batch_size"),
+                         precision=decode_settings.get("precision"))
     skips = SkipCounter()
     data = load_tagged_split(config.data, split, skips)
     if skips.total:

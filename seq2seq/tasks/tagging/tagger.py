@@ -40,12 +40,12 @@ class Tagger:
                                            input_signature=[tf.TensorSpec((None, None), tf.int32)])
 
     @classmethod
-    def load(cls, run_dir, model_file=None, batch_size=None):
+    def load(cls, run_dir, model_file=None, batch_size=None, precision=None):
         """The best model of a tagging run (or `model_file`), its tokenizer and labels.
 
-        `batch_size` defaults to the run's `decode.batch_size`.
+        `batch_size` and `precision` default to the run's `decode:` settings.
         """
-        run, config, model, model_file = load_run_model(run_dir, "tagging", TaggingModel, model_file)
+        run, config, model, model_file = load_run_model(run_dir, "tagging", TaggingModel, model_file, precision)
         run.require(run.path / TOKENIZER_FILE, "was it made by `seq2seq train`?")
         tokenizer = Tokenizer.load(run.path / TOKENIZER_FILE)
         labels = LabelVocabulary.load(run.path)

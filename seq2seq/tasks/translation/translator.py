@@ -51,7 +51,7 @@ class Translator:
         decode = updated_decode(config.decode, decode_settings)
         members, tokenizers = [], []
         for path, member_file in [(run.path, model_file), *((Path(other), None) for other in ensemble)]:
-            model, source_tokenizer, target_tokenizer = _load_run_model(path, member_file)
+            model, source_tokenizer, target_tokenizer = _load_run_model(path, member_file, decode.precision)
             members.append(model)
             tokenizers.append((path, source_tokenizer, target_tokenizer))
         check_same_tokenizers(tokenizers)
@@ -95,9 +95,9 @@ def moses_nbest_lines(translations) -> list:
             for number, translation in enumerate(translations) for hypothesis in translation.hypotheses]
 
 
-def _load_run_model(run_dir, model_file=None):
-    """A run's model (its best, or `model_file`) with the tokenizers it was trained with."""
-    run, _, model, model_file = load_run_model(run_dir, "translation", TranslationModel, model_file)
+def _load_run_model(run_dir, model_file=None, precision=None):
+    """A run's model (its best, or `model_file`) in `precision`, with the tokenizers it was trained with."""
+    run, _, model, model_file = load_run_model(run_dir, "translation", TranslationModel, model_file, precision)
     source_tokenizer, target_tokenizer = load_tokenizers(run.path)
     settings = model.get_config()
     for side, tokenizer in (("source", source_tokenizer), ("target", target_tokenizer)):
