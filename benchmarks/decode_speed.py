@@ -1,6 +1,7 @@
 """Decoding speed and quality of a trained run on a split, for several search settings.
 
     python -m benchmarks.decode_speed runs/spa_eng --settings greedy beam5 --batch-sizes 64 128 [--by-length]
+        [--precisions float32 mixed_bfloat16]
 
 Each setting decodes the split twice with the same Translator: the first pass includes tracing
 (and XLA compiles), the second is the warm speed users see in a long-running process. BLEU is
@@ -11,7 +12,7 @@ and go to a JSON file, with the process's peak resident memory.
 
 import argparse
 import json
-import platform
+import itertools
 import resource
 import time
 from pathlib import Path
@@ -31,12 +32,15 @@ def main():
     parser.add_argument("--split", default="test")
     parser.add_argument("--settings", nargs="+", default=["greedy", "beam5"], choices=sorted(SETTINGS))
     parser.add_argument("--batch-sizes", nargs="+", type=int, default=[64])
+    parser.add_argument("--precisions", nargs="+", default=["auto"],
+                        help="decode.precision values to compare (auto: the run's own where this CPU runs it natively)")
     parser.add_argument("--length-penalty", type=float, default=None)
     parser.add_argument("--by-length", action="store_true")
     parser.add_argument("--sentences", type=int, help="decode only the split's first N sentences")
     parser.add_argument("--output", type=Path, default=Path("benchmarks/results/decode_speed.json"))
     args = parser.parse_args()
 
+    from benchmarks.run import machine
     from seq2seq.data.corpus import load_split
     from seq2seq.metrics.translation import translation_scores
     from seq2seq.training.run_dir import RunDirectory
@@ -46,24 +50,22 @@ def main():
     data = load_split(config.data, args.split)
     sources, references = data.sources[:args.sentences], data.targets[:args.sentences]
     rows = []
-    for name in args.settings:
-        for batch_size in args.batch_sizes:
-            settings = {**SETTINGS[name], "batch_size": batch_size}
-            if args.length_penalty is not None:
-                settings["length_penalty"] = args.length_penalty
-            translator = Translator.load(args.run_dir, **settings)
-            hypotheses, seconds = timed_twice(translator, sources)
-            bleu = translation_scores(hypotheses, [references], metrics=("bleu",))["bleu"]
-            row = {"search": name, **settings, "sentences": len(hypotheses), "cold_seconds": round(seconds[0], 2),
-                   "warm_seconds": round(seconds[1], 2),
-                   "sentences_per_second": round(len(hypotheses) / seconds[1], 1), "bleu": round(bleu, 2)}
-            if args.by_length:
-                row["by_length"] = by_length(translator, sources)
-            rows.append(row)
-            print(json.dumps(row), flush=True)
-    result = {"run_dir": str(args.run_dir), "split": args.split, "machine": platform.platform(),
-              "processor": platform.processor(), "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024,
-              "rows": rows}
+    for name, batch_size, precision in itertools.product(args.settings, args.batch_sizes, args.precisions):
+        settings = {**SETTINGS[name], "batch_size": batch_size, "precision": precision}
+        if args.length_penalty is not None:
+            settings["length_penalty"] = args.length_penalty
+        translator = Translator.load(args.run_dir, **settings)
+        hypotheses, seconds = timed_twice(translator, sources)
+        bleu = translation_scores(hypotheses, [references], metrics=("bleu",))["bleu"]
+        row = {"search": name, **settings, "sentences": len(hypotheses), "cold_seconds": round(seconds[0], 2),
+               "warm_seconds": round(seconds[1], 2),
+               "sentences_per_second": round(len(hypotheses) / seconds[1], 1), "bleu": round(bleu, 2)}
+        if args.by_length:
+            row["by_length"] = by_length(translator, sources)
+        rows.append(row)
+        print(json.dumps(row), flush=True)
+    result = {"run_dir": str(args.run_dir), "split": args.split, "machine": machine(),
+              "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024, "rows": rows}
     args.output.parent.mkdir(parents=True, exist_ok=True)
     args.output.write_text(json.dumps(result, indent=2) + "\n")
 

@@ -20,7 +20,7 @@ def main(argv=None):
     args = _parse_arguments(_parser(), argv)
     from seq2seq.errors import Seq2SeqError
 
-    if args.command is not _data:
+    if args.command not in (_data, _train, _configs):  # these start it themselves, or never
         _start_tensorflow_quietly()
     try:
         return args.command(args) or 0
@@ -84,13 +84,17 @@ def _parser():
     data.add_argument("--count", type=int, default=3000, help="shapes: how many images (default 3000)")
     data.set_defaults(command=_data)
 
-    train = commands.add_parser("train", help="train a model from a YAML config")
-    train.add_argument("config", type=Path, metavar="CONFIG", help="a YAML config, e.g. configs/spa_eng.yaml")
+    train = commands.add_parser("train", help="train a model from a YAML config or a packaged recipe")
+    train.add_argument("config", metavar="CONFIG", help="a YAML file, or the name of a packaged recipe "
+                       "(`seq2seq configs` lists them), e.g. spa_eng_tiny")
     train.add_argument("--run-dir", type=Path, help="where to write the run (default: runs/<config name>)")
     train.add_argument("--resume", action="store_true", help="continue the run directory's last checkpoint")
     train.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                        help="override a config value, e.g. --set train.epochs=3 (repeatable)")
     train.set_defaults(command=_train)
+
+    configs = commands.add_parser("configs", help="list the recipes that ship with the package")
+    configs.set_defaults(command=_configs)
 
     evaluate = commands.add_parser("evaluate", help="score a trained run on a split with its task's metrics "
                                    "(BLEU, CIDEr-D, accuracy, F1...)")
@@ -146,18 +150,37 @@ def _data(args):
 
 
 def _train(args):
+    """Reads and checks the config before TensorFlow starts, so that a typo costs no start-up time."""
     from seq2seq.config import load_config
-    from seq2seq.training.distribute import resumed_run_directory
+    from seq2seq.recipes import find_config
     from seq2seq.training.run_dir import RunDirectory
-    from seq2seq.training.loop import train
 
-    run_dir = args.run_dir or Path("runs") / args.config.stem
+    config_file = find_config(args.config)
+    run_dir = args.run_dir or Path("runs") / config_file.stem
     if args.resume:
+        from seq2seq.training.distribute import resumed_run_directory  # reads TF_CONFIG with TensorFlow
+
         # The run's own saved config (a worker's own copy of it), with --set changes applied on top.
         config = RunDirectory(resumed_run_directory(run_dir)).load_config(args.overrides)
     else:
-        config = load_config(args.config, args.overrides)
+        config = load_config(config_file, args.overrides)
+    _start_tensorflow_quietly()
+    from seq2seq.training.loop import train
+
     train(config, run_dir, resume=args.resume)
+
+
+def _configs(args):
+    import textwrap
+
+    from seq2seq.recipes import packaged_recipes, recipe_summary
+
+    recipes = packaged_recipes()
+    width = max(map(len, recipes))
+    for name, path in recipes.items():
+        print(f"{name:<{width}}  {textwrap.shorten(recipe_summary(path), 100, placeholder=' ...')}")
+    print(f"\n{len(recipes)} recipes in {next(iter(recipes.values())).parent}; "
+          "train one with `seq2seq train NAME`, or copy it and edit")
 
 
 def _evaluate(args):

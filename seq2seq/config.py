@@ -6,6 +6,7 @@ with the closest valid key instead of being silently ignored for an hour of trai
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import difflib
 import re
@@ -254,9 +255,18 @@ def load_config(path, overrides=None, saved_run=False) -> Config:
         raise ConfigError(f"{path}: expected a mapping of sections at the top level")
     if saved_run:
         raw = upgrade_saved_config(raw)
-    for override in overrides or []:
-        _apply_override(raw, override)
-    return config_from_dict(raw, source=str(path))
+    if not overrides:
+        return config_from_dict(raw, source=str(path))
+    overridden = copy.deepcopy(raw)
+    for override in overrides:
+        _apply_override(overridden, override)
+    try:
+        return config_from_dict(overridden, source=str(path))
+    except ConfigError:
+        # Blame the file only for the file's own mistakes; one that --set brought in is --set's.
+        config_from_dict(raw, source=str(path))
+        config_from_dict(overridden, source=f"--set (over {path})")
+        raise
 
 
 def config_from_dict(raw: dict, source: str = "config") -> Config:

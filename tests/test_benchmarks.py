@@ -109,3 +109,21 @@ def test_the_ablation_table_compares_each_variant_with_the_baseline_of_its_seed_
     assert len(ablation.load_results()) == 3
     assert table[2].startswith("| baseline | 1 | 4.50 (466), 11.20 (932) |")
     assert table[4] == "| vocab_4k | 1 | 5.00 (466), 12.50 (932) | 3.000 | +1.30 | 10.0 |"
+
+
+def test_the_memory_watch_sees_growth_after_the_first_epoch_and_the_kernel_peak(tmp_path):
+    import sys
+
+    from benchmarks.memory import epoch_peaks, growth_after_first_epoch, watch
+
+    child = ("import time\n"
+             "kept = bytearray(20 * 2**20); kept[::4096] = b'x' * len(kept[::4096])\n"
+             "time.sleep(0.6); print('epoch 1: warm', flush=True); print('epoch 1: saved', flush=True)\n"
+             "more = bytearray(80 * 2**20); more[::4096] = b'x' * len(more[::4096])\n"
+             "time.sleep(0.6); print('epoch 2: grown', flush=True); time.sleep(0.3)\n")
+    result = watch([sys.executable, "-c", child], interval=0.1, log_path=tmp_path / "child.log")
+    assert [peak["epoch"] for peak in epoch_peaks(result)] == [1, 2, "after"]
+    growth = growth_after_first_epoch(result)
+    assert 70 <= growth["growth_mb"] <= 95  # the 80 MB allocated after epoch 1
+    assert result["peak_rss_mb"] >= growth["last_epoch_peak_mb"] - 1
+    assert "epoch 2: grown" in (tmp_path / "child.log").read_text()
