@@ -9,6 +9,7 @@ with status 2; anything else is a bug and keeps its traceback.
 
 import argparse
 import os
+from importlib import metadata
 import sys
 from pathlib import Path
 
@@ -72,6 +73,7 @@ def _start_tensorflow_quietly():
 
 def _parser():
     parser = argparse.ArgumentParser(prog="seq2seq", description=__doc__.splitlines()[0])
+    parser.add_argument("--version", action="version", version=f"seq2seq {metadata.version('seq2seq')}")
     commands = parser.add_subparsers(required=True, metavar="COMMAND")
 
     data = commands.add_parser("data", help="build a built-in corpus, or fetch pretrained weights, into the cache")

@@ -134,3 +134,12 @@ def test_console_script_is_installed_and_quiet():
     assert result.returncode == 0
     assert "translate" in result.stdout and "evaluate" in result.stdout
     assert result.stderr == ""
+
+
+def test_version_prints_the_installed_packages_version(capsys):
+    from importlib import metadata
+
+    with pytest.raises(SystemExit) as exit_status:
+        main(["--version"])
+    assert exit_status.value.code == 0
+    assert capsys.readouterr().out.strip() == f"seq2seq {metadata.version('seq2seq')}"
