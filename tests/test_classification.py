@@ -145,7 +145,8 @@ def test_mixed_bfloat16_trains_and_classifies(tmp_path, cue_data):
     assert train_cue_run(tmp_path / "run", cue_data, "data.max_train_pairs=300", "train.epochs=1",
                          "train.precision=mixed_bfloat16") == 0
     assert np.isfinite(float(read_metrics(tmp_path / "run")[0]["loss"]))
-    classifier = Classifier.load(tmp_path / "run")
+    assert Classifier.load(tmp_path / "run").model.dtype_policy.name == "float32"  # auto, no native bfloat16
+    classifier = Classifier.load(tmp_path / "run", precision="mixed_bfloat16")
     assert classifier.model.dtype_policy.name == "mixed_bfloat16"
     assert classifier.model.attention_pooling.dtype_policy.name == "mixed_bfloat16"
     result = classifier.classify(["the cat sat on the mat"], top_k=3)[0]

@@ -77,8 +77,8 @@ data: {{corpus: conll, train: {data_dir}/train.conll, dev: {data_dir}/dev.conll,
 tokenizer: {{vocab_size: 60}}
 model: {{embedding_dim: 32, encoder_units: 32, encoder_layers: 1, dropout: 0.1}}
 train: {{batch_size: 32, epochs: {epochs}, learning_rate: 0.01, warmup_steps: 20, label_smoothing: 0.0,
-         buckets: 2, early_stopping: {{patience: 10}}}}
-"""
+         buckets: 2, early_stopping: {{patience: 10}}, precision: float32}}
+"""  # precision pinned: some tests build the task's training directly, without the loop that resolves `auto`
 
 
 def read_metrics(run_dir):
