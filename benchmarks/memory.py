@@ -55,8 +55,7 @@ def watch(command, interval, log_path) -> dict:
                 log.write(line)
                 match = EPOCH_ENDS.match(line)
                 if match:
-                    marks.append({"epoch": int(match.group(1)), "seconds": round(time.perf_counter() - started, 3),
-                                  "rss_mb": resident_mb(process.pid)})
+                    marks.append({"epoch": int(match.group(1)), "seconds": round(time.perf_counter() - started, 3)})
 
         reader = threading.Thread(target=read_output, daemon=True)
         reader.start()
@@ -73,7 +72,7 @@ def watch(command, interval, log_path) -> dict:
     # Popen.wait has reaped the child, so its peak is in the rusage of waited-for children.
     peak_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
     if process.returncode:
-        raise SystemExit(f"{command[2:4]} failed (exit {process.returncode}); see {log_path}")
+        raise SystemExit(f"the watched process failed (exit {process.returncode}); see {log_path}")
     return {"samples": samples, "epoch_marks": marks, "peak_rss_mb": round(peak_mb),
             "wall_seconds": round(time.perf_counter() - started, 1)}
 

@@ -9,10 +9,10 @@ with status 2; anything else is a bug and keeps its traceback.
 
 import argparse
 import os
-from importlib import metadata
 import sys
 from pathlib import Path
 
+from seq2seq import __version__
 from seq2seq.cli_options import add_decode_options, add_model_options, decode_settings
 from seq2seq.tasks import registered_tasks
 
@@ -73,7 +73,7 @@ def _start_tensorflow_quietly():
 
 def _parser():
     parser = argparse.ArgumentParser(prog="seq2seq", description=__doc__.splitlines()[0])
-    parser.add_argument("--version", action="version", version=f"seq2seq {metadata.version('seq2seq')}")
+    parser.add_argument("--version", action="version", version=f"seq2seq {__version__}")
     commands = parser.add_subparsers(required=True, metavar="COMMAND")
 
     data = commands.add_parser("data", help="build a built-in corpus, or fetch pretrained weights, into the cache")
@@ -175,13 +175,13 @@ def _train(args):
 def _configs(args):
     import textwrap
 
-    from seq2seq.recipes import packaged_recipes, recipe_summary
+    from seq2seq.recipes import RECIPES_DIR, packaged_recipes, recipe_summary
 
     recipes = packaged_recipes()
     width = max(map(len, recipes))
     for name, path in recipes.items():
         print(f"{name:<{width}}  {textwrap.shorten(recipe_summary(path), 100, placeholder=' ...')}")
-    print(f"\n{len(recipes)} recipes in {next(iter(recipes.values())).parent}; "
+    print(f"\n{len(recipes)} recipes in {RECIPES_DIR}; "
           "train one with `seq2seq train NAME`, or copy it and edit")
 
 

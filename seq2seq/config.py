@@ -205,6 +205,11 @@ class DecodeConfig:
     precision: Literal["auto", "float32", "mixed_bfloat16", "mixed_float16"] = "auto"
 
 
+# The decode settings that still apply where the model's best label is the answer and nothing is searched
+# (classification, image classification, tagging): the others are refused there rather than ignored.
+SETTINGS_WITHOUT_SEARCH = ("batch_size", "precision")
+
+
 @dataclass
 class DistributeConfig:
     """Training on several devices or machines with tf.distribute (see README, "Several GPUs or machines").

@@ -119,6 +119,7 @@ def test_the_memory_watch_sees_growth_after_the_first_epoch_and_the_kernel_peak(
     child = ("import time\n"
              "kept = bytearray(20 * 2**20); kept[::4096] = b'x' * len(kept[::4096])\n"
              "time.sleep(0.6); print('epoch 1: warm', flush=True); print('epoch 1: saved', flush=True)\n"
+             "time.sleep(0.3)\n"  # the mark is taken before the next epoch allocates, however busy the machine
              "more = bytearray(80 * 2**20); more[::4096] = b'x' * len(more[::4096])\n"
              "time.sleep(0.6); print('epoch 2: grown', flush=True); time.sleep(0.3)\n")
     result = watch([sys.executable, "-c", child], interval=0.1, log_path=tmp_path / "child.log")

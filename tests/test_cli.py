@@ -136,10 +136,12 @@ def test_console_script_is_installed_and_quiet():
     assert result.stderr == ""
 
 
-def test_version_prints_the_installed_packages_version(capsys):
-    from importlib import metadata
+def test_version_prints_the_version_pyproject_declares(capsys):
+    import tomllib
+    from pathlib import Path
 
+    declared = tomllib.loads((Path(__file__).parents[1] / "pyproject.toml").read_text())["project"]["version"]
     with pytest.raises(SystemExit) as exit_status:
         main(["--version"])
     assert exit_status.value.code == 0
-    assert capsys.readouterr().out.strip() == f"seq2seq {metadata.version('seq2seq')}"
+    assert capsys.readouterr().out.strip() == f"seq2seq {declared}"

@@ -5,6 +5,7 @@ from dataclasses import dataclass
 import numpy as np
 import tensorflow as tf
 
+from seq2seq.config import SETTINGS_WITHOUT_SEARCH
 from seq2seq.data.labels import LABELS_FILE, LabelVocabulary
 from seq2seq.data.readers import normalize_text
 from seq2seq.data.tokenizer import SOURCE_NAME, Tokenizer
@@ -60,7 +61,7 @@ class Classifier:
         Of the decode settings only `batch_size` (texts classified together) and `precision` apply; a
         classifier takes the most probable label, so search settings are refused rather than ignored.
         """
-        search_settings = sorted(key for key in decode_settings if key not in ("batch_size", "precision"))
+        search_settings = sorted(set(decode_settings) - set(SETTINGS_WITHOUT_SEARCH))
         if search_settings:
             raise Seq2SeqError(f"search settings ({', '.join(search_settings)}) do not apply to a classification "
                                "run, which takes the most probable label; drop them")

@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 import tensorflow as tf
 
+from seq2seq.config import SETTINGS_WITHOUT_SEARCH
 from seq2seq.data.images import image_pixels
 from seq2seq.data.labels import LABELS_FILE, LabelVocabulary
 from seq2seq.errors import Seq2SeqError
@@ -43,7 +44,7 @@ class ImageClassifier:
     def load(cls, run_dir, model_file=None, **decode_settings):
         """The best model of an image classification run (or `model_file`). Of the decode settings only
         `batch_size` and `precision` apply: the most probable label needs no search."""
-        searching = sorted(key for key in decode_settings if key not in ("batch_size", "precision"))
+        searching = sorted(set(decode_settings) - set(SETTINGS_WITHOUT_SEARCH))
         if searching:
             raise Seq2SeqError(f"search settings ({', '.join(searching)}) do not apply to an image classification "
                                "run, which takes the most probable label; drop them")

@@ -8,7 +8,7 @@ label of each word is a greedy choice, and a `--model` file adds its name.
 
 import time
 
-from seq2seq.config import DecodeConfig
+from seq2seq.config import SETTINGS_WITHOUT_SEARCH, DecodeConfig
 from seq2seq.data.readers import SkipCounter
 from seq2seq.data.truecase import restore
 from seq2seq.errors import Seq2SeqError
@@ -25,7 +25,7 @@ def evaluate_tagging(run, split="test", log=print, model_file=None, ensemble=(),
     """
     if ensemble:
         raise Seq2SeqError("--ensemble is for translation runs; a tagging run labels with one model")
-    searching = sorted(set(decode_settings) - {"batch_size", "precision"})
+    searching = sorted(set(decode_settings) - set(SETTINGS_WITHOUT_SEARCH))
     if searching:
         raise Seq2SeqError(f"{', '.join(searching)}: search settings do not apply to tagging runs, which take "
                            "each word's best label")
