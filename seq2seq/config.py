@@ -9,6 +9,7 @@ from __future__ import annotations
 import copy
 import dataclasses
 import difflib
+import importlib.util
 import re
 import types
 import typing
@@ -171,6 +172,18 @@ class TrainConfig:
     # the next (truncated backpropagation through time), false starts every window from zero.
     bptt_length: int = 128
     bptt_carry_state: bool = True
+    # Fine-tuning (`seq2seq train CONFIG --init-from RUN`): start from that run's best model and its
+    # tokenizers or labels, with a fresh optimizer and schedule. Its `model:` and `tokenizer:` sections must
+    # be this config's. `freeze` keeps parts of it fixed: `embeddings` (every embedding table), `encoder`.
+    init_from: Optional[str] = None
+    freeze: list = field(default_factory=list)
+    # A resumable checkpoint within the epoch every this many minutes (none: at epoch ends only), so that
+    # an interrupted long epoch loses at most that much work.
+    checkpoint_every_minutes: Optional[float] = None
+    # A progress line (loss, tokens/s, ETA) every this many steps when the output is not a terminal (0: none).
+    log_every_steps: int = 50
+    # Write the epoch scalars and a few attention pictures to RUN/tensorboard/ (`tensorboard --logdir RUN`).
+    tensorboard: bool = False
     early_stopping: EarlyStoppingConfig = field(default_factory=EarlyStoppingConfig)
 
 
@@ -334,12 +347,36 @@ def _check_consistency(config, task, source):
     if len(columns) != 2 or not all(isinstance(c, int) and not isinstance(c, bool) and c >= 0 for c in columns):
         raise ConfigError(f"{source}: 'data.columns' must be two column numbers [source, target], got {columns}")
     check_decode(config.decode, source)
+    _check_training_extras(config.train, source)
     if config.distribute.devices and config.distribute.strategy != "mirrored":
         raise ConfigError(f"{source}: 'distribute.devices' applies to 'distribute.strategy: mirrored' only")
-    if config.distribute.strategy == "multi_worker" and config.train.max_minutes:
-        raise ConfigError(f"{source}: 'train.max_minutes' cannot be used with 'distribute.strategy: multi_worker': "
-                          "workers whose clocks ran out at different steps would wait for each other forever")
+    for clocked in ("max_minutes", "checkpoint_every_minutes"):
+        if config.distribute.strategy == "multi_worker" and getattr(config.train, clocked):
+            raise ConfigError(f"{source}: 'train.{clocked}' cannot be used with 'distribute.strategy: multi_worker': "
+                              "workers whose clocks ran out at different steps would stop or resume at different "
+                              "steps and wait for each other forever")
     task.check_config(config, source)
+
+
+FREEZABLE = ("embeddings", "encoder")  # what `SequenceModel.freeze` takes
+
+
+def _check_training_extras(train, source):
+    """Fine-tuning, mid-epoch checkpoints and progress lines."""
+    unknown = [part for part in train.freeze if part not in FREEZABLE]
+    if unknown:
+        raise ConfigError(f"{source}: 'train.freeze' takes {' and '.join(FREEZABLE)}, got {unknown[0]!r}")
+    if train.freeze and not train.init_from:
+        raise ConfigError(f"{source}: 'train.freeze' applies when fine-tuning a trained run "
+                          "('train.init_from', or --init-from RUN)")
+    if train.checkpoint_every_minutes is not None and train.checkpoint_every_minutes <= 0:
+        raise ConfigError(f"{source}: 'train.checkpoint_every_minutes' must be above 0, got "
+                          f"{train.checkpoint_every_minutes}")
+    if train.tensorboard and importlib.util.find_spec("tensorboard") is None:
+        raise ConfigError(f"{source}: 'train.tensorboard' needs the tensorboard package: "
+                          'pip install "seq2seq[tensorboard]"')
+    if train.log_every_steps < 0:
+        raise ConfigError(f"{source}: 'train.log_every_steps' must be at least 0, got {train.log_every_steps}")
 
 
 def _check_task(config, task, source):

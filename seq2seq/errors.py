@@ -18,3 +18,12 @@ class DataError(Seq2SeqError):
         self.problem = problem
         where = f"{self.path}:{line}" if line is not None else self.path
         super().__init__(f"{where}: {problem}")
+
+
+class TrainingInterrupted(KeyboardInterrupt):
+    """Ctrl-C during training, saying what the run kept; still a KeyboardInterrupt to Python code that
+    catches one. `resumable`: a checkpoint exists for `--resume` to continue from."""
+
+    def __init__(self, kept, resumable):
+        super().__init__(kept)
+        self.resumable = resumable

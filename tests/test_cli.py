@@ -2,6 +2,7 @@
 
 import io
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -145,3 +146,28 @@ def test_version_prints_the_version_pyproject_declares(capsys):
         main(["--version"])
     assert exit_status.value.code == 0
     assert capsys.readouterr().out.strip() == f"seq2seq {declared}"
+
+
+QUIET_API = """
+import sys
+from seq2seq import Translator, load_exported
+translator = Translator.load(sys.argv[1])
+print(translator.translate(["a b c"])[0])
+print("shown", file=sys.stderr)
+try:
+    load_exported(sys.argv[1])
+except Exception as error:
+    print(error, file=sys.stderr)
+"""
+
+
+def test_the_python_api_starts_tensorflow_without_notices_and_still_shows_errors(trained_run):
+    """A plain process (TF_CPP_MIN_LOG_LEVEL unset): TensorFlow's start-up notices, the cuInit "error" among
+    them where there is no GPU, stay hidden; what is written to stderr afterwards, errors included, shows."""
+    environment = {name: value for name, value in os.environ.items() if name != "TF_CPP_MIN_LOG_LEVEL"}
+    result = subprocess.run([sys.executable, "-c", QUIET_API, str(trained_run)], capture_output=True, text=True,
+                            timeout=120, env=environment)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.strip() == "c b a"
+    assert result.stderr.splitlines() == [
+        "shown", f"{trained_run}: not a SavedModel written by `seq2seq export` (no saved_model.pb)"]

@@ -123,6 +123,8 @@ def test_two_workers_on_loopback_train_a_run_that_translates_evaluates_and_resum
 @pytest.mark.parametrize("text, message", [
     ('distribute: {devices: ["/gpu:0"]}', "'distribute.devices' applies to 'distribute.strategy: mirrored' only"),
     ("distribute: {strategy: multi_worker}\ntrain: {max_minutes: 5}", "'train.max_minutes' cannot be used"),
+    ("distribute: {strategy: multi_worker}\ntrain: {checkpoint_every_minutes: 5}",
+     "'train.checkpoint_every_minutes' cannot be used"),
     ("distribute: {strategy: many}", "'distribute.strategy' must be one of none, mirrored, multi_worker"),
 ])
 def test_distribute_config_errors(tmp_path, text, message):

@@ -199,7 +199,7 @@ def test_a_nan_loss_stops_training_and_keeps_the_last_good_checkpoint(tmp_path, 
     monkeypatch.setattr(MaskedCrossEntropy, "call", lambda self, y_true, y_pred: healthy(self, y_true, y_pred) * float("nan"))
     resumed = RunDirectory(tmp_path / "run").load_config(["train.epochs=2"])
     with pytest.raises(Seq2SeqError, match=r"training stopped in epoch 2, batch 1: the loss became nan; the last good "
-                                           r"checkpoint, .*epoch-001.keras \(epoch 1\), is kept"):
+                                           r"checkpoint, .*epoch-001.keras \(the end of epoch 1\), is kept"):
         train(resumed, tmp_path / "run", resume=True, log=lambda *_: None)
     assert RunDirectory(tmp_path / "run").read_state()["epoch"] == 1
     assert (tmp_path / "run" / "checkpoints" / "epoch-001.keras").read_bytes() == good

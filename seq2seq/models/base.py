@@ -17,7 +17,8 @@ from typing import NamedTuple
 import keras
 from keras import ops
 
-from seq2seq.keras_internals import averageable_across_workers, build_from_one_replica
+from seq2seq.errors import Seq2SeqError
+from seq2seq.keras_internals import all_layers, averageable_across_workers, build_from_one_replica
 
 DECODER_SETTINGS = ("cell", "embedding_dim", "decoder_units", "decoder_layers", "attention", "attention_units",
                     "dropout", "tie_embeddings", "context_gate")
@@ -37,11 +38,36 @@ class Memory(NamedTuple):
 
 
 class SequenceModel(keras.Model):
-    """What every seq2seq model shares: its config from `self.hyperparameters`, and training that
-    works under tf.distribute (see `seq2seq.keras_internals`)."""
+    """What every seq2seq model shares: its config from `self.hyperparameters`, parts that can be frozen
+    for fine-tuning, and training that works under tf.distribute (see `seq2seq.keras_internals`)."""
 
     def get_config(self):
-        return {**super().get_config(), **self.hyperparameters}
+        frozen = getattr(self, "frozen", ())
+        return {**super().get_config(), **self.hyperparameters, **({"frozen": list(frozen)} if frozen else {})}
+
+    @classmethod
+    def from_config(cls, config):
+        """Frozen parts are frozen again as the model is made, before a checkpoint's optimizer is built
+        for its trainable weights: a fine-tuned run with frozen parts resumes with its optimizer state."""
+        config = dict(config)
+        frozen = config.pop("frozen", ())
+        model = super().from_config(config)
+        model.freeze(frozen)
+        return model
+
+    def freeze(self, parts):
+        """Stop training `parts` (`train.freeze`): `embeddings`, every embedding table (an output layer
+        tied to one is frozen with it); `encoder`, the model's `encoder` layer."""
+        if "embeddings" in parts:
+            for layer in all_layers(self):
+                if isinstance(layer, keras.layers.Embedding):
+                    layer.trainable = False
+        if "encoder" in parts:
+            encoder = getattr(self, "encoder", None)
+            if not isinstance(encoder, keras.layers.Layer):
+                raise Seq2SeqError(f"train.freeze: a {type(self).__name__} has no encoder to freeze")
+            encoder.trainable = False
+        self.frozen = sorted({*getattr(self, "frozen", ()), *parts})
 
     def train_step(self, data):
         return averageable_across_workers(self, super().train_step(data))

@@ -36,6 +36,9 @@ class TaskTraining(Protocol):
     def loss_and_metrics(self, train_config) -> tuple:
         """(the Keras loss to minimise, the Keras metrics to log), built from `train:` settings."""
 
+    # Optional: `pictures(model)` -> [(name, matplotlib Figure)], drawn into TensorBoard each epoch
+    # with `train.tensorboard` (a translator's attention over a few dev sentences).
+
 
 # The `dev_loss` of tasks that predict token sequences. Keras' val_loss is the mean of the dev batches'
 # losses weighted by their examples (sentences), so a token in a batch of short sentences weighs more
@@ -78,7 +81,11 @@ class TaskDefinition:
         """Checks of keys only this task reads (raise `ConfigError`); after the shared checks."""
 
     def training(self, config, run, resume, log) -> TaskTraining:
-        """Read the data (and train or load tokenizers) for a run: -> its `TaskTraining`."""
+        """Read the data (and train or load tokenizers) for a run: -> its `TaskTraining`.
+
+        `resume`: the run directory already holds the vocabulary (tokenizers, labels) to load rather than
+        make: a resumed run's own, or the one a fine-tuned run copied from the run it starts from.
+        """
         return import_reference(self.training_data)(config, run, resume, log)
 
     def evaluate(self, run, split, log, model_file=None, ensemble=(), **decode_settings) -> dict:

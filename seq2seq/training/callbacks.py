@@ -11,7 +11,7 @@ import keras
 
 from seq2seq.errors import Seq2SeqError
 from seq2seq.keras_internals import all_layers, swap_with_moving_averages
-from seq2seq.training.run_dir import copy_atomically, save_model_atomically
+from seq2seq.training.run_dir import STATE_KEYS, copy_atomically, save_model_atomically
 
 
 class EpochSeeds(keras.callbacks.Callback):
@@ -26,10 +26,29 @@ class EpochSeeds(keras.callbacks.Callback):
         self.seed = seed
 
     def on_epoch_begin(self, epoch, logs=None):
-        generators = [layer.seed_generator for layer in all_layers(self.model)
-                      if isinstance(getattr(layer, "seed_generator", None), keras.random.SeedGenerator)]
-        for index, generator in enumerate(generators):
+        for index, generator in enumerate(seed_generators(self.model)):
             generator.state.assign(keras.ops.cast([self.seed + epoch, index], generator.state.dtype))
+
+
+def seed_generators(model):
+    """The random generators of `model`'s layers (dropout, word dropout), in a fixed order."""
+    return [layer.seed_generator for layer in all_layers(model)
+            if isinstance(getattr(layer, "seed_generator", None), keras.random.SeedGenerator)]
+
+
+class EpochOffset:
+    """The steps of one epoch done before this `fit` began: those a resume from a mid-epoch checkpoint skips.
+
+    Keras counts an epoch's batches from 0 in every `fit`; the callbacks that report or save the
+    position within an epoch add these.
+    """
+
+    def __init__(self, epoch=None, steps=0):
+        self.epoch = epoch
+        self.steps = steps
+
+    def before(self, epoch):
+        return self.steps if epoch == self.epoch else 0
 
 
 class AveragedWeightsForScoring(keras.callbacks.Callback):
@@ -60,9 +79,10 @@ class NonFiniteLossGuard(keras.callbacks.Callback):
     the run's last checkpoint stays the last good one.
     """
 
-    def __init__(self, run):
+    def __init__(self, run, offset=None):
         super().__init__()
         self.run = run
+        self.offset = offset or EpochOffset()
         self.epoch = 0
 
     def on_epoch_begin(self, epoch, logs=None):
@@ -73,12 +93,12 @@ class NonFiniteLossGuard(keras.callbacks.Callback):
         if math.isfinite(loss):
             return
         state = self.run.read_state() if self.run.state_file.exists() else None
-        kept = (f"the last good checkpoint, {self.run.checkpoints / state['checkpoint']} (epoch {state['epoch']}), "
+        kept = (f"the last good checkpoint, {self.run.resume_checkpoint(state)} ({self.run.resume_point(state)}), "
                 "is kept; after lowering train.learning_rate (or raising train.warmup_steps, or setting "
                 "train.clip_norm) continue it with `seq2seq train ... --resume --set ...`"
-                if state else "no epoch had finished, so there is no checkpoint; start again with a lower "
-                "train.learning_rate")
-        raise Seq2SeqError(f"training stopped in epoch {self.epoch + 1}, batch {batch + 1}: the loss became {loss}; "
+                if state else "no checkpoint had been saved; start again with a lower train.learning_rate")
+        step = self.offset.before(self.epoch) + batch + 1
+        raise Seq2SeqError(f"training stopped in epoch {self.epoch + 1}, batch {step}: the loss became {loss}; "
                            f"{kept}")
 
 
@@ -105,10 +125,11 @@ class EpochClock(keras.callbacks.Callback):
     """Logs each epoch's training time (validation excluded) and speed as `<unit>_per_second`, where
     an epoch reads `count` units (target tokens for a decoder, examples for a classifier...)."""
 
-    def __init__(self, unit, count):
+    def __init__(self, unit, count, offset=None):
         super().__init__()
         self.unit = unit
         self.count = count
+        self.offset = offset or EpochOffset()
 
     def on_epoch_begin(self, epoch, logs=None):
         self.started = self.last_batch_end = time.perf_counter()
@@ -120,7 +141,7 @@ class EpochClock(keras.callbacks.Callback):
 
     def on_epoch_end(self, epoch, logs=None):
         seconds = self.last_batch_end - self.started
-        fraction = self.batches / self.params["steps"]
+        fraction = self.batches / (self.params["steps"] + self.offset.before(epoch))
         logs["epoch_seconds"] = round(seconds, 2)
         logs[f"{self.unit}_per_second"] = round(self.count * fraction / seconds, 1)
         logs["learning_rate"] = float(keras.ops.convert_to_numpy(self.model.optimizer.learning_rate))
@@ -158,7 +179,9 @@ class RunCheckpoint(keras.callbacks.Callback):
         self.log_key, self.mode = monitored
         self.patience = patience
         self.keep = keep
-        self.state = state or {"epoch": 0, "best": None, "best_epoch": None, "wait": 0, "checkpoint": None}
+        # A mid-epoch entry of a resumed state is done with once its epoch ends.
+        self.state = ({key: state[key] for key in STATE_KEYS} if state else
+                      {"epoch": 0, "best": None, "best_epoch": None, "wait": 0, "checkpoint": None})
         self.log = log
 
     def _improved(self, value):
@@ -180,6 +203,7 @@ class RunCheckpoint(keras.callbacks.Callback):
         if not logs.get("complete_epoch", 1):
             self.log(f"epoch {epoch + 1} ended early; a resumed run starts with epoch {epoch + 2}")
         self.run.write_state(self.state)
+        self.run.mid_epoch_checkpoint.unlink(missing_ok=True)  # the state no longer names it
         for old in self.run.epoch_checkpoints()[:-self.keep]:
             old.unlink()
         if self.state["wait"] >= self.patience:

@@ -8,18 +8,23 @@ import sys
 from dataclasses import replace
 
 import keras
+import numpy as np
 import tensorflow as tf
 
-from seq2seq.errors import Seq2SeqError
+from seq2seq.errors import Seq2SeqError, TrainingInterrupted
 from seq2seq.models.loading import load_model_file
 from seq2seq.precision import AUTO, resolve_precision
 from seq2seq.tasks import task_named
 from seq2seq.keras_internals import swap_with_moving_averages
-from seq2seq.training.callbacks import (AveragedWeightsForScoring, DevScore, EpochClock, EpochSeeds, NonFiniteLossGuard,
-                                        RunCheckpoint, TimeBudget, TrainingWeightsBack)
+from seq2seq.training.callbacks import (AveragedWeightsForScoring, DevScore, EpochClock, EpochOffset, EpochSeeds,
+                                        NonFiniteLossGuard, RunCheckpoint, TimeBudget, TrainingWeightsBack)
 from seq2seq.training.distribute import make_strategy, own_run_directory, resumed_run_directory
+from seq2seq.training.fine_tuning import check_initial_run, copy_vocabulary, initial_model
+from seq2seq.training.mid_epoch import MidEpochCheckpoint, MidEpochResume
+from seq2seq.training.progress import ProgressLog
 from seq2seq.training.run_dir import RunDirectory, write_atomically
 from seq2seq.training.schedules import WarmupDecay
+from seq2seq.training.tensorboard import tensorboard_callbacks
 
 # Workers of a cluster split each batch between them rather than reading the (single) data file.
 SHARD_BY_BATCH = tf.data.Options()
@@ -29,9 +34,11 @@ SHARD_BY_BATCH.experimental_distribute.auto_shard_policy = tf.data.experimental.
 def train(config, run_dir, resume=False, log=print) -> RunDirectory:
     """Train the model a config describes into `run_dir`.
 
-    With `resume`, continue from the run's last checkpoint. `config` is then the run's saved config
-    with any `train:` or `decode:` changes the user made (more epochs, another learning rate);
-    changes to the data, tokenizer or model cannot apply to a trained model and are refused.
+    With `resume`, continue from the run's last checkpoint (an epoch's, or a mid-epoch one). `config`
+    is then the run's saved config with any `train:` or `decode:` changes the user made (more epochs,
+    another learning rate); changes to the data, tokenizer or model cannot apply to a trained model
+    and are refused. With `train.init_from`, a new run starts from that run's model (fine-tuning).
+    Ctrl-C raises `TrainingInterrupted`, which says what a resume would start from.
     """
     if config is None:  # resuming with the run's own config
         saved = RunDirectory(resumed_run_directory(run_dir))
@@ -43,30 +50,66 @@ def train(config, run_dir, resume=False, log=print) -> RunDirectory:
     keras.utils.set_random_seed(config.seed)
 
     definition = task_named(config.task)
-    task = definition.training(config, run, resume, log)
+    task = definition.training(config, run, resume or bool(config.train.init_from), log)  # vocabulary in the run
     with strategy.scope():
         model = _model(run, config, state, task)
     replicas = strategy.num_replicas_in_sync
     if config.train.precision == "mixed_bfloat16" and config.train.jit_compile:
         log("note: train.jit_compile with mixed_bfloat16 is about 2x slower than without it on CPUs "
             "(XLA's bfloat16 matrix products); consider --set train.jit_compile=false")
-    log(f"model: {model.count_params():,} parameters" + (
-        f"; {replicas} replicas share each batch of {config.train.batch_size}" if replicas > 1 else ""))
-    first_epoch = state["epoch"] if state else 0
+    trainable = sum(int(np.prod(weight.shape)) for weight in model.trainable_weights)
+    log(f"model: {model.count_params():,} parameters"
+        + (f" ({trainable:,} trainable)" if config.train.freeze else "")
+        + (f"; {replicas} replicas share each batch of {config.train.batch_size}" if replicas > 1 else ""))
     if _already_finished(config, state, log):
         return run
 
-    train_batches, dev_batches = task.datasets(model, first_epoch)
+    first_epoch = state["epoch"] if state else 0
+    mid_epoch = state.get("mid_epoch") if state else None
+    offset = EpochOffset(first_epoch, mid_epoch["step"]) if mid_epoch else EpochOffset()
     monitored = definition.dev_metrics[config.train.early_stopping.metric]
-    callbacks = _callbacks(config, run, state, task.dev_scorer(model), task.epoch_size, monitored, log)
-    train_batches, dev_batches = (batches.with_options(SHARD_BY_BATCH) for batches in (train_batches, dev_batches))
-    model.fit(train_batches, epochs=config.train.epochs, initial_epoch=first_epoch,
-              steps_per_epoch=task.steps_per_epoch, validation_data=dev_batches, callbacks=callbacks, shuffle=False,
-              verbose=1 if sys.stdout.isatty() else 2)
+    callbacks = _callbacks(config, run, state, task, model, monitored, offset, log)
+    try:
+        _fit(model, task, config, first_epoch, offset, callbacks)
+    except KeyboardInterrupt:
+        raise _interrupted(run) from None
     final_state = run.read_state()
     log(f"best {config.train.early_stopping.metric} {final_state['best']:.4f} at epoch "
         f"{final_state['best_epoch']}; model saved to {run.model_file}")
     return run
+
+
+def _fit(model, task, config, first_epoch, offset, callbacks):
+    """`model.fit` from `first_epoch` to the last; a resumed epoch's remaining steps first, in a fit of their own
+    (Keras gives every epoch of one fit the same number of steps)."""
+    verbose = 1 if sys.stdout.isatty() else 0  # elsewhere `ProgressLog` writes lines
+    settings = dict(callbacks=callbacks, shuffle=False, verbose=verbose)
+    epoch = first_epoch
+    if offset.steps:
+        train_batches, dev_batches = _datasets(task, model, epoch)
+        model.fit(train_batches.skip(offset.steps), epochs=epoch + 1, initial_epoch=epoch,
+                  steps_per_epoch=task.steps_per_epoch - offset.steps, validation_data=dev_batches, **settings)
+        if model.stop_training:  # early stopping, or the time budget
+            return
+        epoch += 1
+    if epoch < config.train.epochs:
+        train_batches, dev_batches = _datasets(task, model, epoch)
+        model.fit(train_batches, epochs=config.train.epochs, initial_epoch=epoch,
+                  steps_per_epoch=task.steps_per_epoch, validation_data=dev_batches, **settings)
+
+
+def _datasets(task, model, first_epoch):
+    return (batches.with_options(SHARD_BY_BATCH) for batches in task.datasets(model, first_epoch))
+
+
+def _interrupted(run):
+    """Ctrl-C: what the run has kept, in one line."""
+    if not run.state_file.exists():
+        return TrainingInterrupted("no checkpoint had been saved yet (the first comes at the end of epoch 1, or "
+                                   "after train.checkpoint_every_minutes), so there is nothing to resume", resumable=False)
+    state = run.read_state()
+    return TrainingInterrupted(f"the last checkpoint, {run.resume_checkpoint(state)}, holds the run as of "
+                               f"{run.resume_point(state)}", resumable=True)
 
 
 def _open_run(run, config, resume, log):
@@ -78,16 +121,21 @@ def _open_run(run, config, resume, log):
         _refuse_incompatible_changes(saved, config, run)
         run.remove_partial_files()
         run.truncate_metrics(state["epoch"])
-        log(f"resuming {run.path} after epoch {state['epoch']}")
+        log(f"resuming {run.path} from {run.resume_point(state)}")
     else:
         if run.state_file.exists() or run.model_file.exists():
             raise Seq2SeqError(f"{run.path} already holds a training run: pass --resume to continue it "
                                "or choose another --run-dir")
         state = None
+        initial = check_initial_run(config) if config.train.init_from else None
         run.create()
         precision, why = resolve_precision(config.train.precision)
         config = replace(config, train=replace(config.train, precision=precision))
         log(f"precision: {precision} ({why})")
+        if initial:
+            copy_vocabulary(initial, run)
+            log(f"fine-tuning {initial.model_file} with its vocabulary" + (
+                f"; frozen: {', '.join(config.train.freeze)}" if config.train.freeze else ""))
     write_atomically(run.config_file, config.to_yaml().encode())  # other workers may be reading it
     return config, state
 
@@ -102,15 +150,19 @@ def _keep_saved_precision(config, saved):
 def _model(run, config, state, task):
     """A new model, or the checkpoint named in the state recompiled with the current `train:` settings."""
     if state is None:
-        model = task.new_model()
+        if config.train.init_from:
+            model = initial_model(RunDirectory(config.train.init_from), task.model_class, config.train.precision)
+        else:
+            model = task.new_model()
+        model.freeze(config.train.freeze)
         compile_for_training(model, config.train, task.steps_per_epoch, *task.loss_and_metrics(config.train))
         return model
-    checkpoint = run.checkpoints / state["checkpoint"]
+    checkpoint = run.resume_checkpoint(state)
     model = load_model_file(checkpoint)
     if not isinstance(model, task.model_class):
         raise Seq2SeqError(f"{checkpoint}: holds a {type(model).__name__}, but the run's config says "
                            f"task: {config.task}")
-    trained_optimizer = model.optimizer
+    trained_optimizer = model.optimizer  # the checkpoint's model comes frozen where it was (SequenceModel)
     compile_for_training(model, config.train, task.steps_per_epoch, *task.loss_and_metrics(config.train))
     _carry_optimizer_state(trained_optimizer, model)
     if config.train.weight_averaging:  # the checkpoint holds the averages as weights (AveragedWeightsForScoring)
@@ -172,19 +224,28 @@ def _refuse_incompatible_changes(saved, config, run):
                            f"with {saved.train.weight_averaging}")
 
 
-def _callbacks(config, run, state, dev_score, epoch_size, monitored, log):
-    averaging = bool(config.train.weight_averaging)
+def _callbacks(config, run, state, task, model, monitored, offset, log):
+    """In the order they must run at each epoch end: scores into the logs, then what reads them."""
+    train = config.train
+    averaging = bool(train.weight_averaging)
     callbacks = [AveragedWeightsForScoring()] if averaging else []
-    callbacks += [
-        NonFiniteLossGuard(run),
-        EpochSeeds(config.seed),
-        EpochClock(*epoch_size),
-        DevScore(dev_score, log),
-        RunCheckpoint(run, config.train.early_stopping.metric, monitored, config.train.early_stopping.patience,
-                      keep=config.train.keep_checkpoints, state=state, log=log),
-    ]
-    if config.train.max_minutes:
-        callbacks.append(TimeBudget(config.train.max_minutes, log))
+    callbacks += [NonFiniteLossGuard(run, offset), EpochSeeds(config.seed)]
+    if offset.steps:
+        callbacks.append(MidEpochResume(offset.epoch, state["mid_epoch"]))
+    callbacks += [EpochClock(*task.epoch_size, offset), DevScore(task.dev_scorer(model), log)]
+    if not sys.stdout.isatty():
+        callbacks.append(ProgressLog(*task.epoch_size, task.steps_per_epoch, train.epochs, train.log_every_steps,
+                                     offset, log))
+    if train.tensorboard:
+        callbacks += tensorboard_callbacks(run, getattr(task, "pictures", None))
+    checkpoint = RunCheckpoint(run, train.early_stopping.metric, monitored, train.early_stopping.patience,
+                               keep=train.keep_checkpoints, state=state, log=log)
+    callbacks.append(checkpoint)
+    if train.checkpoint_every_minutes:
+        callbacks.append(MidEpochCheckpoint(run, train.checkpoint_every_minutes, lambda: checkpoint.state, offset,
+                                            averaging, log))
+    if train.max_minutes:
+        callbacks.append(TimeBudget(train.max_minutes, log))
     if averaging:
         callbacks.append(TrainingWeightsBack())
     return callbacks

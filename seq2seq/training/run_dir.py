@@ -4,7 +4,9 @@
     source.model ...     SentencePiece models (or joint.model)
     model.keras          best model so far
     model.averaged.keras mean of the last epoch checkpoints (`seq2seq.training.averaging`), if made
-    checkpoints/         epoch checkpoints with optimizer state, and state.json for --resume
+    checkpoints/         epoch checkpoints with optimizer state, and state.json for --resume;
+                         mid-epoch.keras with `train.checkpoint_every_minutes`
+    tensorboard/         epoch scalars and attention pictures, with `train.tensorboard`
     metrics.csv          one row per finished epoch (1-based, like the checkpoints)
     eval/                hypotheses and scores with sacreBLEU signatures
 """
@@ -32,7 +34,9 @@ class RunDirectory:
     checkpoints = property(lambda self: self.path / "checkpoints")
     state_file = property(lambda self: self.path / "checkpoints" / "state.json")
     metrics_file = property(lambda self: self.path / "metrics.csv")
+    mid_epoch_checkpoint = property(lambda self: self.path / "checkpoints" / "mid-epoch.keras")
     eval_dir = property(lambda self: self.path / "eval")
+    tensorboard_dir = property(lambda self: self.path / "tensorboard")
 
     def checkpoint(self, epoch) -> Path:
         return self.checkpoints / f"epoch-{epoch:03d}.keras"
@@ -70,8 +74,21 @@ class RunDirectory:
             raise Seq2SeqError(f"{self.state_file}: not a valid training state ({error})") from None
         if missing:
             raise Seq2SeqError(f"{self.state_file}: training state lacks {', '.join(missing)}")
-        self.require(self.checkpoints / state["checkpoint"], "the checkpoint named in state.json is gone")
+        self.require(self.resume_checkpoint(state), "the checkpoint named in state.json is gone")
         return state
+
+    def resume_checkpoint(self, state) -> Path:
+        """The checkpoint a resume starts from: the mid-epoch one if it is newer than the last epoch's."""
+        mid_epoch = state.get("mid_epoch")
+        return self.checkpoints / (mid_epoch["checkpoint"] if mid_epoch else state["checkpoint"])
+
+    @staticmethod
+    def resume_point(state) -> str:
+        """Where a resume from `state` starts, in words."""
+        mid_epoch = state.get("mid_epoch")
+        if mid_epoch:
+            return f"step {mid_epoch['step']} of epoch {state['epoch'] + 1}"
+        return f"the end of epoch {state['epoch']}"
 
     def write_state(self, state: dict) -> None:
         write_atomically(self.state_file, json.dumps(state, indent=2).encode())

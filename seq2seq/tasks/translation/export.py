@@ -7,7 +7,8 @@ tensorflow-text, not this package:
     translate = tf.saved_model.load(OUT_DIR).signatures["serving_default"]
     translate(sentences=tf.constant(["¿Dónde está el libro?"]))["translations"]
 
-The signature searches each call's batch as one batch, with the run's decode settings (or the
+Where seq2seq is installed, `seq2seq.load_exported(OUT_DIR)` does the same without TensorFlow's
+start-up notices. The signature searches each call's batch as one batch, with the run's decode settings (or the
 overrides given at export): like `Translator`, callers get the most sentences a second by batching
 sentences of similar length. Unlike `Translator`, it does not reject empty sentences.
 """
@@ -60,6 +61,14 @@ def export_run(run_dir, out_dir, log=print, model_file=None, **decode_settings) 
     log(f"exported {run_dir} to {out_dir}: signature serving_default(sentences: string [batch]) "
         f"-> translations: string [batch]")
     return out_dir
+
+
+def load_exported(path):
+    """The `serving_default` signature of an export: `f(sentences=tf.constant([...]))["translations"]`."""
+    if not (Path(path) / "saved_model.pb").is_file():
+        raise Seq2SeqError(f"{path}: not a SavedModel written by `seq2seq export` (no saved_model.pb)")
+    _import_tensorflow_text()
+    return tf.saved_model.load(str(path)).signatures["serving_default"]
 
 
 def _import_tensorflow_text():

@@ -60,8 +60,7 @@ class TranslationTask:
         """Greedy dev BLEU and chrF: they follow training every epoch, so they use the fastest search."""
         dev_limit = self.config.train.dev_bleu_sentences or len(self.dev_split)
         sources, references = self.dev_split.sources[:dev_limit], [self.dev_split.targets[:dev_limit]]
-        greedy = dataclasses.replace(self.config.decode, beam_size=1, n_best=1, sample=False)
-        translator = Translator(model, self.source_tokenizer, self.target_tokenizer, greedy)
+        translator = self._greedy_translator(model)
 
         def score():
             hypotheses = translator.translate(sources)
@@ -71,6 +70,18 @@ class TranslationTask:
                     f"e.g. {hypotheses[0]!r}")
 
         return score
+
+    def pictures(self, model, count=3):
+        """For TensorBoard: where the model looks as it translates the first `count` dev sentences."""
+        from seq2seq.tasks.translation.plots import attention_figure
+
+        translations = self._greedy_translator(model).translate_with_details(self.dev_split.sources[:count])
+        return [(f"attention/dev_{number}", attention_figure(translation))
+                for number, translation in enumerate(translations, start=1)]
+
+    def _greedy_translator(self, model):
+        greedy = dataclasses.replace(self.config.decode, beam_size=1, n_best=1, sample=False)
+        return Translator(model, self.source_tokenizer, self.target_tokenizer, greedy)
 
     def _encode_training_pairs(self, train_split):
         limits = self.config.data.max_source_length, self.config.data.max_target_length
