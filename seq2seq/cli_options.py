@@ -4,6 +4,8 @@ Kept apart from `seq2seq.cli` so a task's own verbs (registered from its folder)
 flags and the same input rules as every other verb, without importing the command's dispatcher.
 """
 
+import os
+import select
 import sys
 from pathlib import Path
 
@@ -97,3 +99,39 @@ def texts_from(args, what="sentence to translate", verb="translate"):
     if not texts:
         raise Seq2SeqError(f"nothing to {verb}: give text, --input FILE, or text on stdin")
     return texts
+
+
+def reads_a_stream(args) -> bool:
+    """No texts and no --input file: the verb reads standard input as it comes (a pipe, or a terminal)."""
+    return not args.text and (args.input is None or str(args.input) == "-") and args.output is None
+
+
+def stdin_line_batches(max_lines, stream=None):
+    """Lines of standard input as they arrive, in batches of what is already there (at most `max_lines`).
+
+    `tail -f log | seq2seq translate RUN` gets each line translated as soon as it is written, while
+    `cat big.txt | seq2seq translate RUN` still gets full batches. Yields (number of the first line,
+    lines); a line that is not UTF-8 is an error naming it.
+    """
+    from seq2seq.errors import DataError
+
+    descriptor = (stream or sys.stdin).fileno()
+    pending, number, is_open = b"", 1, True
+    while is_open:
+        chunk = os.read(descriptor, 1 << 16)  # waits for input
+        is_open, pending = bool(chunk), pending + chunk
+        while is_open and pending.count(b"\n") < max_lines and select.select([descriptor], [], [], 0)[0]:
+            chunk = os.read(descriptor, 1 << 16)  # and takes what else is already there
+            is_open, pending = bool(chunk), pending + chunk
+        *complete, pending = pending.split(b"\n")
+        if not is_open and pending:
+            complete, pending = [*complete, pending], b""
+        for start in range(0, len(complete), max_lines):
+            lines = []
+            for offset, raw in enumerate(complete[start:start + max_lines]):
+                try:
+                    lines.append(raw.decode("utf-8").rstrip("\r"))
+                except UnicodeDecodeError:
+                    raise DataError("<stdin>", number + start + offset, "not valid UTF-8") from None
+            yield number + start, lines
+        number += len(complete)

@@ -171,3 +171,39 @@ def test_the_python_api_starts_tensorflow_without_notices_and_still_shows_errors
     assert result.stdout.strip() == "c b a"
     assert result.stderr.splitlines() == [
         "shown", f"{trained_run}: not a SavedModel written by `seq2seq export` (no saved_model.pb)"]
+
+
+def test_translate_streams_standard_input_line_by_line(trained_run):
+    """`tail -f file | seq2seq translate RUN`: each line's translation comes out before the next line goes in;
+    a blank line gets a blank line, so outputs stay aligned."""
+    worker = subprocess.Popen([sys.executable, "-m", "seq2seq.cli", "translate", str(trained_run)],
+                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        answers = []
+        for line in ("a b c", "", "k l m n"):
+            worker.stdin.write(line + "\n")
+            worker.stdin.flush()
+            answers.append(worker.stdout.readline().rstrip("\n"))  # blocks until that line is translated
+        worker.stdin.close()
+        assert worker.wait(timeout=60) == 0, worker.stderr.read()[-2000:]
+    finally:
+        worker.kill()
+    assert answers == ["c b a", "", "n m l k"]
+
+
+def test_translate_on_a_terminal_prompts_for_sentences(trained_run):
+    import pty
+
+    controller, terminal = pty.openpty()
+    worker = subprocess.Popen([sys.executable, "-m", "seq2seq.cli", "translate", str(trained_run)],
+                              stdin=terminal, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    os.close(terminal)
+    try:
+        os.write(controller, b"a b c\n")
+        assert worker.stdout.readline().rstrip("\n").endswith("c b a")  # after the "> " prompt
+        os.write(controller, b"\x04")  # Ctrl-D
+        assert worker.wait(timeout=60) == 0
+    finally:
+        worker.kill()
+        os.close(controller)
+    assert "Type a sentence and press Enter" in worker.stderr.read()

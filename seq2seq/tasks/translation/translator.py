@@ -89,10 +89,12 @@ class Translator:
         return results
 
 
-def moses_nbest_lines(translations) -> list:
-    """n-best lists as Moses writes them: `sentence number ||| hypothesis ||| score`, best first."""
+def moses_nbest_lines(translations, first_number=0) -> list:
+    """n-best lists as Moses writes them: `sentence number ||| hypothesis ||| score`, best first; the
+    sentences are numbered from `first_number`."""
     return [f"{number} ||| {hypothesis.text} ||| {hypothesis.score:.4f}"
-            for number, translation in enumerate(translations) for hypothesis in translation.hypotheses]
+            for number, translation in enumerate(translations, start=first_number)
+            for hypothesis in translation.hypotheses]
 
 
 def _load_run_model(run_dir, model_file=None, precision=None):

@@ -1,0 +1,1 @@
+"""The HTTP service of `seq2seq serve` (`app.py`), its request batching and its limits."""
