@@ -8,6 +8,7 @@ with status 2; anything else is a bug and keeps its traceback.
 """
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
@@ -31,6 +32,9 @@ def main(argv=None):
     except KeyboardInterrupt as interrupt:  # Ctrl-C: one line, not TensorFlow's traceback
         print(f"interrupted{': ' if str(interrupt) else ''}{interrupt}", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # `seq2seq configs | head`: the reader has what it wanted
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # so that exiting flushes nowhere
+        return 141  # what a shell reports for SIGPIPE
 
 
 def _parse_arguments(parser, argv):

@@ -207,3 +207,14 @@ def test_translate_on_a_terminal_prompts_for_sentences(trained_run):
         worker.kill()
         os.close(controller)
     assert "Type a sentence and press Enter" in worker.stderr.read()
+
+
+def test_a_reader_that_closes_the_pipe_early_gets_no_traceback():
+    """`seq2seq configs | head -1`: once the reader has gone, writing fails; the command ends quietly."""
+    reader, writer = os.pipe()
+    os.close(reader)
+    result = subprocess.run([sys.executable, "-m", "seq2seq.cli", "configs"], stdout=writer, stderr=subprocess.PIPE,
+                            text=True, timeout=60)
+    os.close(writer)
+    assert result.returncode == 141
+    assert result.stderr == ""
