@@ -14,6 +14,7 @@ from pathlib import Path
 
 from seq2seq import __version__
 from seq2seq.cli_options import add_decode_options, add_model_options, decode_settings
+from seq2seq.serving.limits import SERVICE_OPTIONS, ServiceLimits
 from seq2seq.tensorflow_startup import start_tensorflow_quietly
 from seq2seq.tasks import registered_tasks
 
@@ -106,6 +107,18 @@ def _parser():
     average.add_argument("--last", type=int, default=5, metavar="N", help="how many checkpoints (default 5)")
     average.add_argument("--output", "-o", type=Path, help="model file (default: RUN_DIR/model.averaged.keras)")
     average.set_defaults(command=_average)
+
+    serve = commands.add_parser("serve", help="serve trained runs over HTTP: POST /translate, /classify, /tag, "
+                                "/generate (FastAPI on uvicorn)")
+    serve.add_argument("run_dirs", nargs="+", type=Path, metavar="RUN_DIR", help="runs to load, each named after its "
+                       "directory; the first of each task is that route's default")
+    serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1: this machine "
+                       "only; 0.0.0.0 for every interface)")
+    serve.add_argument("--port", type=int, default=8080, help="default 8080")
+    limits = serve.add_argument_group("limits and batching")
+    for flag, key, kind, metavar, text in SERVICE_OPTIONS:
+        limits.add_argument(flag, dest=key, type=kind, metavar=metavar, default=getattr(ServiceLimits, key), help=text)
+    serve.set_defaults(command=_serve)
 
     for task in registered_tasks():
         task.add_commands(commands)
@@ -205,6 +218,36 @@ def _plot(args):
                              **decode_settings(args))
     for path in written:
         print(path)
+
+
+def _serve(args):
+    """Checks the limits and loads every run (one-line errors) before the server starts listening."""
+    from seq2seq.errors import Seq2SeqError
+    from seq2seq.tasks import task_named
+    from seq2seq.tasks.base import import_reference
+    from seq2seq.training.run_dir import RunDirectory
+
+    for flag, key, *_ in SERVICE_OPTIONS:
+        if getattr(args, key) < 0 or getattr(args, key) == 0 and key != "batch_wait_seconds":
+            raise Seq2SeqError(f"{flag} must be above 0, got {getattr(args, key)}")
+    try:
+        import uvicorn
+
+        from seq2seq.serving.app import create_app
+    except ImportError:
+        raise Seq2SeqError('serving needs FastAPI and uvicorn: pip install "seq2seq[serve]"') from None
+    served = {}
+    for run_dir in args.run_dirs:
+        name = run_dir.resolve().name
+        if name in served:
+            raise Seq2SeqError(f"two runs are named {name!r}: the service names each run after its directory")
+        task = task_named(RunDirectory(run_dir).load_config().task)
+        if not task.served:
+            raise Seq2SeqError(f"{run_dir}: {task.name} runs cannot be served yet; serve translation, classification, "
+                               "tagging or language model runs")
+        served[name] = import_reference(task.served)(task.load_predictor(run_dir))
+    limits = ServiceLimits(**{key: getattr(args, key) for _, key, *_ in SERVICE_OPTIONS})
+    uvicorn.run(create_app(served, limits), host=args.host, port=args.port, timeout_graceful_shutdown=60)
 
 
 def _average(args):

@@ -421,3 +421,18 @@ def test_the_tiny_config_defaults_to_the_genre_corpus_and_dev_macro_f1():
     assert (config.task, config.data.corpus, config.train.early_stopping.metric) == (
         "classification", "bible-genre", "dev_macro_f1")
     assert load_config(TINY_CONFIG, ["decode.batch_size=8"]).decode.batch_size == 8
+
+
+def test_the_service_classifies_as_the_classifier_does(classifier_run, classifier):
+    from serving_harness import serve_runs
+
+    texts = ["the cat sat on the mat", "a dog ran"]
+    with serve_runs({"cues": classifier_run}) as service:
+        answer = service.client.post("/classify", json={"texts": texts, "top_k": 2})
+        too_many = service.client.post("/classify", json={"texts": texts, "top_k": len(classifier.labels) + 1})
+    assert answer.status_code == 200, answer.text
+    expected = classifier.classify(texts, top_k=2)
+    assert [result["label"] for result in answer.json()["results"]] == [found.label for found in expected]
+    assert [entry["probability"] for result in answer.json()["results"] for entry in result["top"]] == pytest.approx(
+        [probability for found in expected for _, probability in found.top], abs=1e-4)
+    assert too_many.status_code == 422 and "top_k: this run has" in too_many.json()["error"]

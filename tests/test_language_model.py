@@ -284,3 +284,16 @@ def test_config_errors_name_the_key(settings, message):
 def test_a_run_of_another_task_is_refused(trained_run, capsys):
     assert main(["generate", str(trained_run)]) == 2
     assert "is a translation run, and this needs a language_model run" in capsys.readouterr().err
+
+
+def test_the_service_generates_as_the_language_model_does(lm_run):
+    from serving_harness import serve_runs
+
+    settings = {"n_best": 2, "sample": True, "seed": 3, "max_generated_length": 30}
+    with serve_runs({"lm": lm_run}) as service:
+        answer = service.client.post("/generate", json={"prompts": ["the cat", ""], **settings})
+        cold = service.client.post("/generate", json={"prompts": ["the"], "temperature": 0})
+    assert answer.status_code == 200, answer.text
+    expected = LanguageModel.load(lm_run, **settings).generate(["the cat", ""])
+    assert [result["texts"] for result in answer.json()["results"]] == expected
+    assert cold.status_code == 422 and "temperature: Input should be greater than 0" in cold.json()["error"]

@@ -6,40 +6,17 @@ import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 
-import httpx
 import pytest
-import uvicorn
 
+from serving_harness import Service
 from seq2seq.serving.app import create_app
 from seq2seq.serving.batcher import DynamicBatcher
 from seq2seq.serving.limits import ServiceLimits
+from seq2seq.tasks.translation.serving import ServedTranslator
 from seq2seq.tasks.translation.translator import Translator
 
 LIMITS = ServiceLimits(max_sentences=8, max_characters=60, max_request_bytes=4000, timeout_seconds=20,
                        batch_sentences=32, batch_wait_seconds=0.05)
-
-
-class Service:
-    """A uvicorn server on 127.0.0.1 (a free port) in a thread, stopped the way Ctrl-C stops it."""
-
-    def __init__(self, app):
-        self.server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning"))
-        self.thread = threading.Thread(target=self.server.run, daemon=True)
-
-    def __enter__(self):
-        self.thread.start()
-        deadline = time.monotonic() + 120
-        while not self.server.started:
-            assert self.thread.is_alive() and time.monotonic() < deadline, "the service did not start"
-            time.sleep(0.05)
-        port = self.server.servers[0].sockets[0].getsockname()[1]
-        self.client = httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=60)
-        return self
-
-    def __exit__(self, *failure):
-        self.client.close()
-        self.server.should_exit = True
-        self.thread.join(timeout=60)
 
 
 @pytest.fixture(scope="module")
@@ -49,7 +26,7 @@ def translator(trained_run):
 
 @pytest.fixture(scope="module")
 def service(translator):
-    with Service(create_app({"reverse": translator}, LIMITS)) as running:
+    with Service(create_app({"reverse": ServedTranslator(translator)}, LIMITS)) as running:
         yield running
 
 
@@ -57,8 +34,8 @@ def test_health_and_models_say_what_is_loaded(service, translator):
     health = service.client.get("/health").json()
     assert health["status"] == "ok" and health["models"] == ["reverse"]
     (model,) = service.client.get("/models").json()["models"]
-    assert model["name"] == "reverse" and model["task"] == "translation" and model["default"]
-    assert model["decode"]["beam_size"] == translator.decode_config.beam_size
+    assert model["name"] == "reverse" and model["route"] == "/translate" and model["default"]
+    assert model["settings"]["beam_size"] == translator.decode_config.beam_size
     assert "/translate" in service.client.get("/openapi.json").json()["paths"]
 
 
@@ -67,11 +44,11 @@ def test_translate_answers_as_the_translator_does(service, trained_run):
     answer = service.client.post("/translate", json={"sentences": sentences})
     assert answer.status_code == 200, answer.text
     assert answer.json()["model"] == "reverse"
-    assert [result["text"] for result in answer.json()["translations"]] == Translator.load(trained_run).translate(
+    assert [result["text"] for result in answer.json()["results"]] == Translator.load(trained_run).translate(
         [sentence.strip() for sentence in sentences])
 
     beam = service.client.post("/translate", json={"sentences": ["a b c d"], "beam_size": 3, "n_best": 2,
-                                                   "with_attention": True}).json()["translations"][0]
+                                                   "with_attention": True}).json()["results"][0]
     expected = Translator.load(trained_run, beam_size=3, n_best=2).translate_with_details(["a b c d"])[0]
     assert [hypothesis["text"] for hypothesis in beam["hypotheses"]] == [found.text for found in expected.hypotheses]
     assert [hypothesis["score"] for hypothesis in beam["hypotheses"]] == pytest.approx(
@@ -93,8 +70,8 @@ def test_concurrent_requests_are_decoded_in_shared_batches(service):
     batches = service.client.get("/health").json()["batches"] - before
     assert batches < len(sentences) / 2, f"{batches} searches for {len(sentences)} concurrent requests"
     for sentence, answer in zip(sentences, answers):
-        assert answer.json()["translations"][0]["text"] == service.client.post(
-            "/translate", json={"sentences": [sentence]}).json()["translations"][0]["text"]
+        assert answer.json()["results"][0]["text"] == service.client.post(
+            "/translate", json={"sentences": [sentence]}).json()["results"][0]["text"]
 
 
 @pytest.mark.parametrize("body, status, error", [
@@ -104,9 +81,9 @@ def test_concurrent_requests_are_decoded_in_shared_batches(service):
     (b'{"sentences": ["a"], "beam": 3}', 422, "beam: Extra inputs are not permitted"),
     (b'{"sentences": ["a"], "beam_size": 0}', 422, "beam_size: Input should be greater than or equal to 1"),
     (b'{"sentences": ["a b"], "beam_size": 2, "n_best": 3}', 422, "'decode.n_best' (3) cannot exceed 'decode.beam_size'"),
-    (b'{"sentences": []}', 422, "sentences: give at least one sentence"),
+    (b'{"sentences": []}', 422, "sentences: give at least one"),
     (b'{"sentences": ["a", "  "]}', 422, "sentences[1] is empty"),
-    (b'{"sentences": ["a"], "model": "other"}', 404, "no model named 'other'; loaded: reverse"),
+    (b'{"sentences": ["a"], "model": "other"}', 404, "no model named 'other' at /translate; loaded: reverse"),
     (json.dumps({"sentences": ["a"] * 9}).encode(), 413, "sentences: 9 in one request; at most 8"),
     (json.dumps({"sentences": ["a " * 31]}).encode(), 413, "sentences[0] has 62 characters; at most 60"),
     (json.dumps({"sentences": ["a"], "model": "x" * 5000}).encode(), 413, "the body is over 4,000 bytes"),
@@ -144,10 +121,10 @@ class SlowAfterWarmUp:
 
 def test_a_request_that_waits_too_long_gets_504_and_the_next_one_is_served(trained_run):
     slow = SlowAfterWarmUp(trained_run, 0.5)
-    with Service(create_app({"reverse": slow.translator}, ServiceLimits(timeout_seconds=0.2))) as running:
+    with Service(create_app({"reverse": ServedTranslator(slow.translator)}, ServiceLimits(timeout_seconds=0.2))) as running:
         slow.slow = True
         late = running.client.post("/translate", json={"sentences": ["a b"]})
-        assert late.status_code == 504 and "not translated within 0.2 s" in late.json()["error"]
+        assert late.status_code == 504 and "not answered within 0.2 s" in late.json()["error"]
         slow.slow = False
         time.sleep(0.5)  # the search thread finishes the late request
         assert running.client.post("/translate", json={"sentences": ["a b"]}).status_code == 200
@@ -180,7 +157,7 @@ def test_the_batcher_splits_results_back_and_passes_errors_to_each_request():
 def test_stopping_the_service_finishes_the_requests_in_flight(trained_run):
     slow = SlowAfterWarmUp(trained_run, 1.0)
     answers = []
-    with Service(create_app({"reverse": slow.translator})) as running:
+    with Service(create_app({"reverse": ServedTranslator(slow.translator)})) as running:
         slow.slow = True
         sender = threading.Thread(target=lambda: answers.append(
             running.client.post("/translate", json={"sentences": ["a b c"]})))
@@ -188,7 +165,7 @@ def test_stopping_the_service_finishes_the_requests_in_flight(trained_run):
         time.sleep(0.3)  # the request is being decoded
         running.server.should_exit = True  # what Ctrl-C or SIGTERM does
         sender.join(timeout=60)
-    assert answers and answers[0].status_code == 200 and answers[0].json()["translations"][0]["text"] == "c b a"
+    assert answers and answers[0].status_code == 200 and answers[0].json()["results"][0]["text"] == "c b a"
 
 
 @pytest.mark.parametrize("arguments, message", [

@@ -371,3 +371,16 @@ def test_truecasing_trains_on_the_bible_and_restores_text(tmp_path, capsys):
     assert main(["tag", str(run_dir), text]) == 0
     words = [token.split("/")[0] for token in capsys.readouterr().out.split()]
     assert words == ["y", "dios", "dijo", "dónde", "estás"], "a truecaser reads words lowercased, without marks"
+
+
+def test_the_service_tags_as_the_tagger_does(tagging_run):
+    from serving_harness import serve_runs
+
+    texts = ["The dog went in Lima", "Old cat with Lima Juan"]
+    with serve_runs({"ner": tagging_run}) as service:
+        answer = service.client.post("/tag", json={"texts": texts})
+        restore = service.client.post("/tag", json={"texts": texts, "restore": True})
+    assert answer.status_code == 200, answer.text
+    assert [[(entry["word"], entry["label"]) for entry in result["words"]] for result in answer.json()["results"]] == \
+        Tagger.load(tagging_run).tag(texts)
+    assert restore.status_code == 422 and "restore: this is not a truecasing run" in restore.json()["error"]

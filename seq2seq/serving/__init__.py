@@ -1,1 +1,2 @@
-"""The HTTP service of `seq2seq serve` (`app.py`), its request batching and its limits."""
+"""The HTTP service of `seq2seq serve` (`app.py`): the routes tasks give (`routes.py`), request batching
+(`batcher.py`) and the limits (`limits.py`)."""

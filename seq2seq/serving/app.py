@@ -1,46 +1,33 @@
-"""`seq2seq serve`: trained translation runs behind an HTTP API, on FastAPI and uvicorn.
+"""`seq2seq serve`: trained runs behind an HTTP API, on FastAPI and uvicorn.
 
-    POST /translate   {"sentences": [...], "model": NAME, "beam_size": 5, "n_best": 3, "with_attention": true}
-    GET  /models      what is loaded: each run's task, directory, decode defaults and model settings
-    GET  /health      up, and how many search batches it has run
+Every task among the loaded runs gets its route (`POST /translate`, `/classify`, `/tag`, `/generate`:
+each task's `serving.py`), and
+
+    GET  /models      what is loaded: each run's task, route and default settings
+    GET  /health      up, and how many batches it has decoded
     GET  /docs        the OpenAPI documentation FastAPI writes
 
-Requests are decoded together by a `DynamicBatcher`. Bad input is answered with a 4xx and a JSON body
-`{"error": "..."}` naming the problem, never a crash: a body that is not UTF-8 400; wrong JSON or
-types, unknown fields and empty sentences 422; more sentences, longer sentences or a larger body than
-the limits allow 413; a body without a length 411; an unknown model 404; a request that waits longer than the timeout 504.
+The inputs of concurrent requests are decoded together (`DynamicBatcher`). Bad input is answered with a
+4xx and a JSON body `{"error": "..."}` naming the problem, never a crash: a body that is not UTF-8 400;
+wrong JSON or types, unknown fields, empty inputs and settings the run cannot take 422; more inputs,
+longer inputs or a larger body than the limits allow 413; a body without a length 411; an unknown model
+404; a request that waits longer than the timeout 504.
 """
 
 import asyncio
-import dataclasses
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
-from typing import Optional
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, ConfigDict, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from seq2seq.config import updated_decode
 from seq2seq.errors import Seq2SeqError
 from seq2seq.serving.batcher import DynamicBatcher
 from seq2seq.serving.limits import ServiceLimits
 
-
-class TranslateRequest(BaseModel):
-    """The search settings default to the run's `decode:` config; they are checked like a config file's."""
-
-    model_config = ConfigDict(extra="forbid", strict=True)
-
-    sentences: list[str] = Field(description="the sentences to translate, one translation each")
-    model: Optional[str] = Field(None, description="a loaded run's name (GET /models); default: the first")
-    beam_size: Optional[int] = Field(None, ge=1, le=64)
-    n_best: Optional[int] = Field(None, ge=1)
-    length_penalty: Optional[float] = Field(None, ge=0)
-    coverage_penalty: Optional[float] = Field(None, ge=0)
-    with_attention: bool = Field(False, description="add each hypothesis's attention, (target, source) weights")
+WARM_UP_INPUT = "hola"
 
 
 class ServiceError(Exception):
@@ -49,34 +36,27 @@ class ServiceError(Exception):
         self.status = status
 
 
-def create_app(translators: dict, limits: ServiceLimits = ServiceLimits()) -> FastAPI:
-    """An app serving `translators` ({name: a loaded `Translator`}, the first the default)."""
+def create_app(served: dict, limits: ServiceLimits = ServiceLimits()) -> FastAPI:
+    """An app serving `served` ({run name: its `ServedPredictor`}); per route, the first run is the default."""
     executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="search")
-    searches = {(name, ()): loaded for name, loaded in translators.items()}  # others share the loaded model
 
-    def decode(key, sentences):
-        name, settings, with_attention = key
-        if (name, settings) not in searches:
-            loaded = translators[name]
-            decode_config = updated_decode(loaded.decode_config, dict(settings), source="request")
-            searches[name, settings] = type(loaded)(loaded.model, loaded.source_tokenizer, loaded.target_tokenizer,
-                                                    decode_config)
-        return [_as_json(result, with_attention)
-                for result in searches[name, settings].translate_with_details(sentences, with_attention)]
+    def decode(key, inputs):
+        name, settings = key
+        return served[name].decode(dict(settings), inputs)
 
     batcher = DynamicBatcher(decode, executor, limits.batch_sentences, limits.batch_wait_seconds)
 
     @asynccontextmanager
     async def lifespan(app):
         loop = asyncio.get_running_loop()
-        for name in translators:  # trace the default search before the first request
-            await loop.run_in_executor(executor, decode, (name, (), False), ["hola"])
+        for name in served:  # trace each run's default search before the first request
+            await loop.run_in_executor(executor, decode, (name, ()), [WARM_UP_INPUT])
         worker = asyncio.create_task(batcher.run())
         yield
         worker.cancel()
         executor.shutdown(wait=True)
 
-    app = FastAPI(title="seq2seq", summary="translation runs trained with seq2seq", lifespan=lifespan)
+    app = FastAPI(title="seq2seq", summary="runs trained with seq2seq", lifespan=lifespan)
     app.state.batcher = batcher
 
     @app.middleware("http")
@@ -104,64 +84,58 @@ def create_app(translators: dict, limits: ServiceLimits = ServiceLimits()) -> Fa
 
     @app.get("/health")
     async def health():
-        return {"status": "ok", "models": list(translators), "batches": batcher.batches}
+        return {"status": "ok", "models": list(served), "batches": batcher.batches}
 
     @app.get("/models")
     async def models():
-        return {"models": [{"name": name, "task": "translation", "decode": dataclasses.asdict(loaded.decode_config),
-                            "default": index == 0} for index, (name, loaded) in enumerate(translators.items())]}
+        defaults = {}
+        for name, run in served.items():
+            defaults.setdefault(run.path, name)
+        return {"models": [{"name": name, "route": run.path, "default": defaults[run.path] == name,
+                            "settings": run.defaults()} for name, run in served.items()]}
 
-    @app.post("/translate")
-    async def translate(request: TranslateRequest):
-        name = request.model or next(iter(translators))
-        if name not in translators:
-            raise ServiceError(404, f"no model named {name!r}; loaded: {', '.join(translators)}")
-        _check_sentences(request.sentences, limits)
-        settings = tuple(sorted((key, value) for key, value in request.model_dump(
-            exclude={"sentences", "model", "with_attention"}).items() if value is not None))
-        try:
-            updated_decode(translators[name].decode_config, dict(settings), source="request")
-        except Seq2SeqError as error:
-            raise ServiceError(422, str(error).removeprefix("request: ")) from None
-        try:
-            results = await asyncio.wait_for(batcher.submit((name, settings, request.with_attention),
-                                                            [sentence.strip() for sentence in request.sentences]),
-                                             limits.timeout_seconds)
-        except asyncio.TimeoutError:
-            raise ServiceError(504, f"not translated within {limits.timeout_seconds:g} s; send fewer or shorter "
-                               "sentences, or try again") from None
-        except Seq2SeqError as error:
-            raise ServiceError(422, str(error)) from None
-        return {"model": name, "translations": results}
-
+    for path in dict.fromkeys(run.path for run in served.values()):
+        _add_route(app, path, {name: run for name, run in served.items() if run.path == path}, batcher, limits)
     return app
 
 
-def _check_sentences(sentences, limits):
-    if not sentences:
-        raise ServiceError(422, "sentences: give at least one sentence")
-    if len(sentences) > limits.max_sentences:
-        raise ServiceError(413, f"sentences: {len(sentences)} in one request; at most {limits.max_sentences}")
-    for index, sentence in enumerate(sentences):
-        if not sentence.strip():
-            raise ServiceError(422, f"sentences[{index}] is empty")
-        if len(sentence) > limits.max_characters:
-            raise ServiceError(413, f"sentences[{index}] has {len(sentence):,} characters; at most "
-                               f"{limits.max_characters:,}")
+def _add_route(app, path, runs, batcher, limits):
+    """`POST path` for `runs` ({name: ServedPredictor}, all of one task)."""
+    first = next(iter(runs.values()))
+    Body, inputs_field = first.Request, first.inputs_field
+
+    async def answer(request: Body):
+        name = request.model or next(iter(runs))
+        if name not in runs:
+            raise ServiceError(404, f"no model named {name!r} at {path}; loaded: {', '.join(runs)}")
+        inputs = getattr(request, inputs_field)
+        _check_inputs(inputs_field, inputs, runs[name].empty_inputs, limits)
+        settings = tuple(sorted((key, value) for key, value in request.model_dump(
+            exclude={inputs_field, "model"}, exclude_unset=True).items()))
+        try:
+            runs[name].check(dict(settings))
+            results = await asyncio.wait_for(batcher.submit((name, settings), [text.strip() for text in inputs]),
+                                             limits.timeout_seconds)
+        except asyncio.TimeoutError:
+            raise ServiceError(504, f"not answered within {limits.timeout_seconds:g} s; send fewer or shorter "
+                               "inputs, or try again") from None
+        except Seq2SeqError as error:
+            raise ServiceError(422, str(error).removeprefix("request: ")) from None
+        return {"model": name, "results": results}
+
+    app.post(path, summary=f"{path[1:]} with a loaded run")(answer)
 
 
-def _as_json(translation, with_attention):
-    def hypothesis(found):
-        entry = {"text": found.text, "score": round(float(found.score), 4)}
-        if with_attention:
-            entry["attention"] = [[round(float(weight), 4) for weight in row] for row in found.attention]
-            entry["target_pieces"] = list(found.target_pieces)
-        return entry
-
-    result = {"text": translation.text, "hypotheses": [hypothesis(found) for found in translation.hypotheses]}
-    if with_attention:
-        result["source_pieces"] = list(translation.source_pieces)
-    return result
+def _check_inputs(field, inputs, empty_allowed, limits):
+    if not inputs:
+        raise ServiceError(422, f"{field}: give at least one")
+    if len(inputs) > limits.max_sentences:
+        raise ServiceError(413, f"{field}: {len(inputs)} in one request; at most {limits.max_sentences}")
+    for index, text in enumerate(inputs):
+        if not text.strip() and not empty_allowed:
+            raise ServiceError(422, f"{field}[{index}] is empty")
+        if len(text) > limits.max_characters:
+            raise ServiceError(413, f"{field}[{index}] has {len(text):,} characters; at most {limits.max_characters:,}")
 
 
 def _first_problem(errors):

@@ -61,7 +61,8 @@ class TaskDefinition:
     `TaskTraining` class, built as `Class(config, run, resume, log)`; `evaluator`, the function
     `evaluate` calls; `cli_verbs`, the function adding its own verbs (e.g. `translate`) to the
     command's subparsers, with the option groups of `seq2seq.cli_options`; `predictor`, the Python
-    API class whose `load(run_dir, ...)` serves a trained run.
+    API class whose `load(run_dir, ...)` serves a trained run; `served`, its `ServedPredictor` for
+    `seq2seq serve` (`seq2seq.serving.routes`), where the task can be served over HTTP.
     """
 
     name: str = ""
@@ -76,6 +77,7 @@ class TaskDefinition:
     evaluator: str = ""
     cli_verbs: str = ""
     predictor: str = ""
+    served: str = ""
 
     def check_config(self, config, source):
         """Checks of keys only this task reads (raise `ConfigError`); after the shared checks."""

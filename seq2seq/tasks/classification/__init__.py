@@ -26,6 +26,7 @@ class Classification(TaskDefinition):
     evaluator = "seq2seq.tasks.classification.evaluation:evaluate_classification"
     cli_verbs = "seq2seq.tasks.classification.commands:add_commands"
     predictor = "seq2seq.tasks.classification.classifier:Classifier"
+    served = "seq2seq.tasks.classification.serving:ServedClassifier"
 
     def check_config(self, config, source):
         from seq2seq.config import DecodeConfig

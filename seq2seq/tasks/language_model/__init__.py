@@ -34,6 +34,7 @@ class LanguageModelling(TaskDefinition):
     evaluator = "seq2seq.tasks.language_model.evaluation:evaluate_language_model"
     cli_verbs = "seq2seq.tasks.language_model.commands:add_commands"
     predictor = "seq2seq.tasks.language_model.predictor:LanguageModel"
+    served = "seq2seq.tasks.language_model.serving:ServedLanguageModel"
 
     def check_config(self, config, source):
         from seq2seq.data.bible import VERSIONS

@@ -32,6 +32,7 @@ class Tagging(TaskDefinition):
     evaluator = "seq2seq.tasks.tagging.evaluation:evaluate_tagging"
     cli_verbs = "seq2seq.tasks.tagging.commands:add_commands"
     predictor = "seq2seq.tasks.tagging.tagger:Tagger"
+    served = "seq2seq.tasks.tagging.serving:ServedTagger"
 
     def check_config(self, config, source):
         from seq2seq.data.bible import VERSIONS

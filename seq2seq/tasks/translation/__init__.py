@@ -24,6 +24,7 @@ class Translation(TaskDefinition):
     evaluator = "seq2seq.tasks.translation.evaluation:evaluate_translations"
     cli_verbs = "seq2seq.tasks.translation.commands:add_commands"
     predictor = "seq2seq.tasks.translation.translator:Translator"
+    served = "seq2seq.tasks.translation.serving:ServedTranslator"
 
     def check_config(self, config, source):
         model = config.model

@@ -3,8 +3,6 @@
 import sys
 from pathlib import Path
 
-from seq2seq.errors import Seq2SeqError
-from seq2seq.serving.limits import ServiceLimits
 
 from seq2seq.cli_options import (add_decode_options, add_model_options, add_text_arguments, decode_settings,
                                  reads_a_stream, stdin_line_batches, texts_from, write_lines)
@@ -25,30 +23,6 @@ def add_commands(commands):
     add_decode_options(export, exclude=("n_best", "batch_size"))  # the signature returns one text per input
     export.set_defaults(command=_export)
 
-    serve = commands.add_parser("serve", help="serve translation runs over HTTP: POST /translate (FastAPI on uvicorn)")
-    serve.add_argument("run_dirs", nargs="+", type=Path, metavar="RUN_DIR", help="translation runs to load; the first "
-                       "is the default model, each is named after its directory")
-    serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1: this machine "
-                       "only; 0.0.0.0 for every interface)")
-    serve.add_argument("--port", type=int, default=8080, help="default 8080")
-    limits = serve.add_argument_group("limits and batching")
-    for flag, key, kind, metavar, text in SERVICE_OPTIONS:
-        limits.add_argument(flag, dest=key, type=kind, metavar=metavar, default=getattr(ServiceLimits, key), help=text)
-    serve.set_defaults(command=_serve)
-
-
-SERVICE_OPTIONS = (
-    # flag, `ServiceLimits` field, type, metavar, help
-    ("--max-sentences", "max_sentences", int, "N", "sentences per request (default 64; more: 413)"),
-    ("--max-characters", "max_characters", int, "N", "characters per sentence (default 1000; more: 413)"),
-    ("--max-request-bytes", "max_request_bytes", int, "BYTES", "bytes per request body (default 1 MiB; more: 413)"),
-    ("--timeout", "timeout_seconds", float, "SECONDS", "how long a request may wait for its translation (default "
-     "30; then 504)"),
-    ("--batch-sentences", "batch_sentences", int, "N", "sentences of concurrent requests decoded together "
-     "(default 64)"),
-    ("--batch-wait", "batch_wait_seconds", float, "SECONDS", "how long to wait for more requests to batch "
-     "(default 0.005)"),
-)
 
 
 def _translate(args):
@@ -108,27 +82,6 @@ def _has_descriptor(stream):
     except (AttributeError, OSError, ValueError):  # io.UnsupportedOperation is an OSError
         return False
     return True
-
-
-def _serve(args):
-    try:
-        import uvicorn
-    except ImportError:
-        raise Seq2SeqError('serving needs FastAPI and uvicorn: pip install "seq2seq[serve]"') from None
-    from seq2seq.serving.app import create_app
-    from seq2seq.tasks.translation.translator import Translator
-
-    for flag, key, *_ in SERVICE_OPTIONS:
-        if getattr(args, key) < 0 or getattr(args, key) == 0 and key != "batch_wait_seconds":
-            raise Seq2SeqError(f"{flag} must be above 0, got {getattr(args, key)}")
-    translators = {}
-    for run_dir in args.run_dirs:
-        name = run_dir.resolve().name
-        if name in translators:
-            raise Seq2SeqError(f"two runs are named {name!r}: the service names each run after its directory")
-        translators[name] = Translator.load(run_dir)
-    limits = ServiceLimits(**{key: getattr(args, key) for _, key, *_ in SERVICE_OPTIONS})
-    uvicorn.run(create_app(translators, limits), host=args.host, port=args.port, timeout_graceful_shutdown=60)
 
 
 def _export(args):
