@@ -112,7 +112,9 @@ def test_ctrl_c_ends_training_with_one_line_naming_the_checkpoint_and_the_resume
     run_dir = tmp_path / "run"
     command = [sys.executable, "-m", "seq2seq.cli", "train", str(config), "--run-dir", str(run_dir),
                "--set", "data.max_train_pairs=1500", "--set", "train.checkpoint_every_minutes=0.001"]
-    worker = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    # A shell that starts the tests in the background has SIGINT ignored, and children inherit that.
+    worker = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+                              preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     try:
         deadline = time.monotonic() + 300
         state_file = RunDirectory(run_dir).state_file
