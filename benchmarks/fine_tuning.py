@@ -6,8 +6,7 @@ on a few hundred of their verses.
 The bible corpus is split by book (seq2seq.data.bible), so whole letters are held out: Romans (book 45)
 is in the test split, Galatians, James, 1 Peter and Jude in dev, the other letters in training.
 
-1. base: `configs/spa_eng_tiny.yaml`'s model and settings (its 3 epochs, without its time limit),
-   trained on the training split without its letters (books 45-65).
+1. base: `configs/spa_eng_tiny.yaml`'s model and settings (its 3 epochs), trained on the training split without its letters (books 45-65).
 2. fine-tuned: `seq2seq train ... --init-from base` on `--letters` verses drawn from the training
    split's letters, with the dev split's letters as its dev set and a fresh optimizer at a quarter of
    the recipe's learning rate; again with `train.freeze=[embeddings]`.

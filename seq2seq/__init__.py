@@ -5,6 +5,8 @@ importing TensorFlow until it is used, so the command line starts fast; the firs
 starts TensorFlow without its start-up notices (`seq2seq.tensorflow_startup`).
 """
 
+import sys
+
 __version__ = "0.1.0"
 __all__ = ["Captioner", "Classifier", "LanguageModel", "Tagger", "Translator", "train", "load_config", "evaluate_run",
            "load_exported"]
@@ -27,9 +29,11 @@ def __getattr__(name):
     if name in _LAZY:
         import importlib
 
-        if name not in _WITHOUT_TENSORFLOW:
+        if name not in _WITHOUT_TENSORFLOW and "tensorflow" not in sys.modules:
             from seq2seq.tensorflow_startup import start_tensorflow_quietly
 
             start_tensorflow_quietly()
-        return getattr(importlib.import_module(_LAZY[name]), name)
+        value = getattr(importlib.import_module(_LAZY[name]), name)
+        globals()[name] = value  # found directly from now on
+        return value
     raise AttributeError(f"module 'seq2seq' has no attribute {name!r}")

@@ -228,8 +228,9 @@ def _serve(args):
     from seq2seq.training.run_dir import RunDirectory
 
     for flag, key, *_ in SERVICE_OPTIONS:
-        if getattr(args, key) < 0 or getattr(args, key) == 0 and key != "batch_wait_seconds":
-            raise Seq2SeqError(f"{flag} must be above 0, got {getattr(args, key)}")
+        value, zero_allowed = getattr(args, key), key == "batch_wait_seconds"
+        if not (value >= 0 if zero_allowed else value > 0):  # NaN fails both
+            raise Seq2SeqError(f"{flag} must be {'at least' if zero_allowed else 'above'} 0, got {value}")
     try:
         import uvicorn
 

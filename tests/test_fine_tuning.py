@@ -11,6 +11,8 @@ from seq2seq.cli import main
 from seq2seq.config import load_config
 from seq2seq.errors import ConfigError, Seq2SeqError
 from seq2seq.models.loading import load_model_file
+from seq2seq.tasks.translation.model import TranslationModel
+from seq2seq.training.fine_tuning import initial_model
 from seq2seq.training.loop import train
 from seq2seq.training.run_dir import RunDirectory
 from test_training import read_metrics
@@ -55,6 +57,11 @@ def test_frozen_parts_keep_their_trained_weights(tmp_path, reversal_data, traine
     assert checkpoint.get_config()["frozen"] == ["embeddings", "encoder"]
     assert not checkpoint.encoder.trainable
     assert int(checkpoint.optimizer.iterations) > 0, "the optimizer state loads: a frozen run can resume"
+    with pytest.raises(Seq2SeqError, match="--resume cannot change train.freeze"):
+        train(RunDirectory(tmp_path / "frozen").load_config(["train.freeze=[encoder]", "train.epochs=2"]),
+              tmp_path / "frozen", resume=True, log=lambda *_: None)
+    again = initial_model(RunDirectory(tmp_path / "frozen"), TranslationModel, "float32")
+    assert again.encoder.trainable and "frozen" not in again.get_config(), "a run fine-tuned from it freezes anew"
 
 
 @pytest.mark.parametrize("change, named", [("model.decoder_units=32", "model.decoder_units is 64 there and 32 here"),

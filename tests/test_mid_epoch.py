@@ -11,7 +11,7 @@ import pytest
 
 from conftest import reversal_config_text
 from seq2seq.config import load_config
-from seq2seq.errors import TrainingInterrupted
+from seq2seq.errors import Seq2SeqError, TrainingInterrupted
 from seq2seq.models.loading import load_model_file
 from seq2seq.training.loop import _interrupted, train
 from seq2seq.training.mid_epoch import MidEpochCheckpoint
@@ -85,13 +85,14 @@ def test_a_run_killed_mid_epoch_resumes_from_that_step_exactly(tmp_path, reversa
     run = RunDirectory(tmp_path / "resumed")
     state = run.read_state()
     assert (state["epoch"], state["mid_epoch"]["step"]) == (1, 7)
-    assert run.resume_checkpoint(state) == run.mid_epoch_checkpoint
+    assert run.resume_checkpoint(state) == run.mid_epoch_checkpoint(2, 7) and run.mid_epoch_checkpoints() == [
+        run.mid_epoch_checkpoint(2, 7)]
 
     lines = []
     train(None, tmp_path / "resumed", resume=True, log=lines.append)
     assert f"resuming {tmp_path / 'resumed'} from step 7 of epoch 2" in lines
     assert_same_run(straight, tmp_path / "resumed")
-    assert "mid_epoch" not in run.read_state() and not run.mid_epoch_checkpoint.exists()
+    assert "mid_epoch" not in run.read_state() and not run.mid_epoch_checkpoints()
 
 
 def test_a_run_killed_mid_epoch_before_its_first_epoch_ended_resumes(tmp_path, reversal_data, straight_run,
@@ -102,6 +103,10 @@ def test_a_run_killed_mid_epoch_before_its_first_epoch_ended_resumes(tmp_path, r
     monkeypatch.undo()
     state = RunDirectory(tmp_path / "resumed").read_state()
     assert state["checkpoint"] is None and state["mid_epoch"]["step"] == 4
+    with pytest.raises(Seq2SeqError, match=r"--resume from the mid-epoch checkpoint cannot change train.batch_size: "
+                                           r"the rest of epoch 1 is that epoch's batches"):
+        train(RunDirectory(tmp_path / "resumed").load_config(["train.batch_size=16"]), tmp_path / "resumed",
+              resume=True, log=lambda *_: None)
     train(None, tmp_path / "resumed", resume=True, log=lambda *_: None)
     assert_same_run(straight_run[0], tmp_path / "resumed")
 
@@ -129,7 +134,7 @@ def test_ctrl_c_ends_training_with_one_line_naming_the_checkpoint_and_the_resume
     lines = stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("interrupted: the last checkpoint, "), stderr[-2000:]
     assert lines[0].endswith(f"continue with: seq2seq train {config} --run-dir {run_dir} --resume")
-    assert re.search(r"checkpoints/(mid-epoch|epoch-00\d)\.keras, holds the run as of (step \d+ of epoch \d|the end "
+    assert re.search(r"checkpoints/(mid-epoch-\d{3}-\d{6}|epoch-00\d)\.keras, holds the run as of (step \d+ of epoch \d|the end "
                      r"of epoch \d)", lines[0]), lines[0]
     resumed = subprocess.run(command + ["--resume"], capture_output=True, text=True, timeout=300)
     assert resumed.returncode == 0, resumed.stderr[-2000:]

@@ -12,6 +12,7 @@ from serving_harness import Service
 from seq2seq.serving.app import create_app
 from seq2seq.serving.batcher import DynamicBatcher
 from seq2seq.serving.limits import ServiceLimits
+from seq2seq.serving.routes import RecentSearches
 from seq2seq.tasks.translation.serving import ServedTranslator
 from seq2seq.tasks.translation.translator import Translator
 
@@ -130,7 +131,7 @@ def test_a_request_that_waits_too_long_gets_504_and_the_next_one_is_served(train
         assert running.client.post("/translate", json={"sentences": ["a b"]}).status_code == 200
 
 
-def test_the_batcher_splits_results_back_and_passes_errors_to_each_request():
+def test_the_batcher_splits_results_back_and_gives_an_error_to_its_own_request_only():
     calls = []
 
     def decode(settings, sentences):
@@ -143,15 +144,26 @@ def test_the_batcher_splits_results_back_and_passes_errors_to_each_request():
         batcher = DynamicBatcher(decode, ThreadPoolExecutor(1), max_sentences=10, wait_seconds=0.05)
         worker = asyncio.create_task(batcher.run())
         results = await asyncio.gather(batcher.submit("x", ["a", "b"]), batcher.submit("y", ["c"]),
-                                       batcher.submit("x", ["d"]), batcher.submit("z", ["boom"]),
+                                       batcher.submit("x", ["d"]), batcher.submit("x", ["boom"]),
                                        return_exceptions=True)
         worker.cancel()
         return results
 
     results = asyncio.run(scenario())
-    assert results[:3] == [["x:a", "x:b"], ["y:c"], ["x:d"]]
+    assert results[:3] == [["x:a", "x:b"], ["y:c"], ["x:d"]], "a bad input fails its own request only"
     assert isinstance(results[3], ValueError)
-    assert sorted(calls) == [("x", ["a", "b", "d"]), ("y", ["c"]), ("z", ["boom"])]
+    assert sorted(calls) == [("x", ["a", "b"]), ("x", ["a", "b", "d", "boom"]), ("x", ["boom"]), ("x", ["d"]),
+                             ("y", ["c"])], "the shared batch failed, then each request alone"
+
+
+def test_recent_searches_keep_the_default_and_a_bounded_number_of_others():
+    built = []
+    searches = RecentSearches("default", lambda settings: built.append(settings) or f"search {settings}", size=3)
+    assert searches.get({}) == "default"
+    for seed in (1, 2, 1, 3):
+        searches.get({"seed": seed})
+    assert built == [{"seed": 1}, {"seed": 2}, {"seed": 3}], "a search is built once while it is kept"
+    assert list(searches.entries) == [(), (("seed", 1),), (("seed", 3),)], "the least recently used went first"
 
 
 def test_stopping_the_service_finishes_the_requests_in_flight(trained_run):
@@ -171,6 +183,8 @@ def test_stopping_the_service_finishes_the_requests_in_flight(trained_run):
 @pytest.mark.parametrize("arguments, message", [
     (["--max-sentences", "0"], "--max-sentences must be above 0, got 0"),
     (["--timeout", "-1"], "--timeout must be above 0, got -1.0"),
+    (["--batch-wait", "-1"], "--batch-wait must be at least 0, got -1.0"),
+    (["--timeout", "nan"], "--timeout must be above 0, got nan"),
 ])
 def test_serve_refuses_bad_limits_and_runs_before_starting(trained_run, tmp_path, capsys, arguments, message):
     from seq2seq.cli import main

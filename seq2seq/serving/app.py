@@ -82,6 +82,10 @@ def create_app(served: dict, limits: ServiceLimits = ServiceLimits()) -> FastAPI
     async def refused(request, error):
         return _error(error.status, str(error))
 
+    @app.exception_handler(Exception)
+    async def failed(request, error):  # a bug, not the request's fault: still an answer in the API's form
+        return _error(500, f"internal error ({type(error).__name__}: {error})")
+
     @app.get("/health")
     async def health():
         return {"status": "ok", "models": list(served), "batches": batcher.batches}

@@ -1,10 +1,12 @@
-"""Dynamic batching: the sentences of concurrent requests decoded together in one search.
+"""Dynamic batching: the inputs of concurrent requests decoded together in one search.
 
-A search decodes a batch of 64 sentences in little more time than one, so a server that decoded each
-request alone would waste most of the machine under concurrency. Requests wait in a queue; the
-worker takes the first, then whatever else arrives within `wait_seconds`, up to `max_sentences`, and
-decodes the requests that ask for the same search settings as one batch, in one thread (the model's
-compiled search is not re-entered concurrently).
+A batched search shares each decoding step among all its sentences, so a server that decoded each
+request alone would leave most of the machine's throughput unused under concurrency. Requests wait in a
+queue; the worker takes the first, then whatever else arrives within `wait_seconds` until at least
+`max_sentences` inputs are there (the last request whole), and decodes the requests that ask for the
+same settings as one batch, in one thread (the model's compiled search is not re-entered
+concurrently). When a shared batch fails, each of its requests is decoded alone, so that only the
+request with the bad input gets the error, numbered as in its own request.
 """
 
 import asyncio
@@ -64,10 +66,13 @@ class DynamicBatcher:
         try:
             results = await asyncio.get_running_loop().run_in_executor(
                 self.executor, self.decode, requests[0].settings, sentences)
-        except Exception as error:  # noqa: BLE001  (each waiting request gets the error, the worker goes on)
-            for request in requests:
-                if not request.done.done():
-                    request.done.set_exception(error)
+        except Exception as error:  # noqa: BLE001  (the requests get the error, the worker goes on)
+            if len(requests) > 1:
+                for request in requests:
+                    await self._decode_together([request])
+                return
+            if not requests[0].done.done():
+                requests[0].done.set_exception(error)
             return
         start = 0
         for request in requests:

@@ -6,6 +6,7 @@ among the loaded runs its route, checks each request's inputs against the limits
 inputs of concurrent requests with equal settings together.
 """
 
+from collections import OrderedDict
 from typing import Optional
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -45,3 +46,26 @@ class ServedPredictor:
     def defaults(self) -> dict:
         """For GET /models: the settings a request gets when it gives none."""
         return {}
+
+
+class RecentSearches:
+    """Predictors built for the last `size` search settings clients asked for, sharing the loaded model.
+
+    Each is traced on first use, so building one costs seconds; the default one is always kept, and the
+    rest are bounded because clients choose the settings (a seed or a penalty per request would
+    otherwise grow memory without end).
+    """
+
+    def __init__(self, default, build, size=8):
+        self.entries = OrderedDict({(): default})
+        self.build = build
+        self.size = size
+
+    def get(self, settings: dict):
+        key = tuple(sorted(settings.items()))
+        if key not in self.entries:
+            self.entries[key] = self.build(settings)
+            while len(self.entries) > self.size:
+                del self.entries[next(entry for entry in self.entries if entry != ())]
+        self.entries.move_to_end(key)
+        return self.entries[key]

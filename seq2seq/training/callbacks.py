@@ -203,7 +203,8 @@ class RunCheckpoint(keras.callbacks.Callback):
         if not logs.get("complete_epoch", 1):
             self.log(f"epoch {epoch + 1} ended early; a resumed run starts with epoch {epoch + 2}")
         self.run.write_state(self.state)
-        self.run.mid_epoch_checkpoint.unlink(missing_ok=True)  # the state no longer names it
+        for mid_epoch in self.run.mid_epoch_checkpoints():  # the state no longer names them
+            mid_epoch.unlink()
         for old in self.run.epoch_checkpoints()[:-self.keep]:
             old.unlink()
         if self.state["wait"] >= self.patience:

@@ -66,6 +66,9 @@ def train(config, run_dir, resume=False, log=print) -> RunDirectory:
 
     first_epoch = state["epoch"] if state else 0
     mid_epoch = state.get("mid_epoch") if state else None
+    if mid_epoch and mid_epoch["steps_per_epoch"] != task.steps_per_epoch:
+        raise Seq2SeqError(f"{run.state_file}: the mid-epoch checkpoint was saved with {mid_epoch['steps_per_epoch']} "
+                           f"steps per epoch, and the data now gives {task.steps_per_epoch}; it cannot resume exactly")
     offset = EpochOffset(first_epoch, mid_epoch["step"]) if mid_epoch else EpochOffset()
     monitored = definition.dev_metrics[config.train.early_stopping.metric]
     callbacks = _callbacks(config, run, state, task, model, monitored, offset, log)
@@ -118,7 +121,7 @@ def _open_run(run, config, resume, log):
         state = run.read_state()
         saved = run.load_config()
         config = _keep_saved_precision(config or saved, saved)
-        _refuse_incompatible_changes(saved, config, run)
+        _refuse_incompatible_changes(saved, config, run, state)
         run.remove_partial_files()
         run.truncate_metrics(state["epoch"])
         log(f"resuming {run.path} from {run.resume_point(state)}")
@@ -209,7 +212,11 @@ def _carry_optimizer_state(trained_optimizer, model):
         new.assign(old)
 
 
-def _refuse_incompatible_changes(saved, config, run):
+# What decides an epoch's batches: a resume within an epoch skips the steps done, so they must not change.
+BATCH_KEYS = ("batch_size", "buckets", "shuffle_buffer", "bptt_length", "bptt_carry_state")
+
+
+def _refuse_incompatible_changes(saved, config, run, state):
     for section in ("data", "tokenizer", "model"):
         if getattr(saved, section) != getattr(config, section):
             raise Seq2SeqError(f"--resume cannot change the '{section}' settings of {run.config_file}: "
@@ -219,6 +226,15 @@ def _refuse_incompatible_changes(saved, config, run):
                            f"{saved.train.precision}")
     if saved.seed != config.seed:
         raise Seq2SeqError("--resume cannot change the seed: the resumed epochs would differ")
+    for key in ("init_from", "freeze"):
+        if getattr(saved.train, key) != getattr(config.train, key):
+            raise Seq2SeqError(f"--resume cannot change train.{key}: the run's model was made with "
+                               f"{getattr(saved.train, key)!r}")
+    changed = [key for key in BATCH_KEYS if getattr(saved.train, key) != getattr(config.train, key)]
+    if state.get("mid_epoch") and changed:
+        raise Seq2SeqError(f"--resume from the mid-epoch checkpoint cannot change train.{changed[0]}: the rest of "
+                           f"epoch {state['epoch'] + 1} is that epoch's batches; resume unchanged and change it "
+                           "once the epoch has ended")
     if saved.train.weight_averaging != config.train.weight_averaging:
         raise Seq2SeqError("--resume cannot change train.weight_averaging: the checkpoints hold weights averaged "
                            f"with {saved.train.weight_averaging}")

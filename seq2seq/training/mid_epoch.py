@@ -2,8 +2,10 @@
 
 An epoch of the reference model takes many minutes on a CPU; a run killed late in one would redo it
 all. Every few minutes `MidEpochCheckpoint` saves the model with its optimizer to
-`checkpoints/mid-epoch.keras` and adds to `state.json` what else the interrupted epoch depends on:
-the steps done, the dropout generators' states and the running means of the epoch's logged losses.
+a new `checkpoints/mid-epoch-EPOCH-STEP.keras`, then names it in `state.json` with what else the
+interrupted epoch depends on: the steps done and the epoch's length, the dropout generators' states
+and the running sums of the epoch's logged losses; then deletes the previous one, so a kill at any
+moment leaves a state naming a complete file that matches it.
 A resume (`seq2seq.training.loop`) loads that checkpoint, skips the steps done in the epoch's
 batches (each epoch's order is fixed by the seed) and `MidEpochResume` puts the generators and
 means back, so the run goes on as if it had never stopped. The next epoch end removes the file.
@@ -48,16 +50,21 @@ class MidEpochCheckpoint(keras.callbacks.Callback):
         step = self.offset.before(self.epoch) + batch + 1
         if self.averaging:
             swap_with_moving_averages(self.model)
-        save_model_atomically(self.model, self.run.mid_epoch_checkpoint)
+        checkpoint = self.run.mid_epoch_checkpoint(self.epoch + 1, step)
+        save_model_atomically(self.model, checkpoint)
         if self.averaging:
             swap_with_moving_averages(self.model)
         mid_epoch = {
-            "checkpoint": self.run.mid_epoch_checkpoint.name,
+            "checkpoint": checkpoint.name,
             "step": step,
+            "steps_per_epoch": self.offset.before(self.epoch) + self.params["steps"],
             "seed_states": [_as_list(generator.state) for generator in seed_generators(self.model)],
             "metric_states": [_as_list(variable) for variable in self.model.metrics_variables],
         }
         self.run.write_state({**self.epoch_state(), "mid_epoch": mid_epoch})
+        for older in self.run.mid_epoch_checkpoints():
+            if older != checkpoint:
+                older.unlink()
         self.log(f"epoch {self.epoch + 1} step {step}: saved a resumable checkpoint")
         self.due = time.monotonic() + self.seconds
 

@@ -5,7 +5,7 @@
     model.keras          best model so far
     model.averaged.keras mean of the last epoch checkpoints (`seq2seq.training.averaging`), if made
     checkpoints/         epoch checkpoints with optimizer state, and state.json for --resume;
-                         mid-epoch.keras with `train.checkpoint_every_minutes`
+                         mid-epoch-STEP.keras with `train.checkpoint_every_minutes`
     tensorboard/         epoch scalars and attention pictures, with `train.tensorboard`
     metrics.csv          one row per finished epoch (1-based, like the checkpoints)
     eval/                hypotheses and scores with sacreBLEU signatures
@@ -34,12 +34,18 @@ class RunDirectory:
     checkpoints = property(lambda self: self.path / "checkpoints")
     state_file = property(lambda self: self.path / "checkpoints" / "state.json")
     metrics_file = property(lambda self: self.path / "metrics.csv")
-    mid_epoch_checkpoint = property(lambda self: self.path / "checkpoints" / "mid-epoch.keras")
     eval_dir = property(lambda self: self.path / "eval")
     tensorboard_dir = property(lambda self: self.path / "tensorboard")
 
     def checkpoint(self, epoch) -> Path:
         return self.checkpoints / f"epoch-{epoch:03d}.keras"
+
+    def mid_epoch_checkpoint(self, epoch, step) -> Path:
+        """A new name for every save: state.json names the one to resume from only once it is complete."""
+        return self.checkpoints / f"mid-epoch-{epoch:03d}-{step:06d}.keras"
+
+    def mid_epoch_checkpoints(self) -> list:
+        return sorted(self.checkpoints.glob("mid-epoch-[0-9][0-9][0-9]-[0-9][0-9][0-9][0-9][0-9][0-9].keras"))
 
     def epoch_checkpoints(self) -> list:
         """Finished checkpoints, oldest first (never the temporary files of an interrupted save)."""

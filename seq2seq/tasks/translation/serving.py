@@ -5,7 +5,7 @@ from typing import Optional
 from pydantic import Field
 
 from seq2seq.config import updated_decode
-from seq2seq.serving.routes import ServedPredictor, ServedRequest
+from seq2seq.serving.routes import RecentSearches, ServedPredictor, ServedRequest
 
 
 class TranslateRequest(ServedRequest):
@@ -13,7 +13,7 @@ class TranslateRequest(ServedRequest):
 
     sentences: list[str] = Field(description="the sentences to translate, one translation each")
     beam_size: Optional[int] = Field(None, ge=1, le=64)
-    n_best: Optional[int] = Field(None, ge=1)
+    n_best: Optional[int] = Field(None, ge=1, le=64)
     length_penalty: Optional[float] = Field(None, ge=0)
     coverage_penalty: Optional[float] = Field(None, ge=0)
     with_attention: bool = Field(False, description="add each hypothesis's attention, (target, source) weights")
@@ -26,21 +26,17 @@ class ServedTranslator(ServedPredictor):
 
     def __init__(self, translator):
         super().__init__(translator)
-        self.searches = {(): translator}  # per search settings, a `Translator` sharing the loaded model
+        self.searches = RecentSearches(translator, lambda search: type(translator)(
+            translator.model, translator.source_tokenizer, translator.target_tokenizer, self._decode_config(search)))
 
     def check(self, settings):
         self._decode_config(settings)
 
     def decode(self, settings, sentences):
         search = {key: value for key, value in settings.items() if key != "with_attention"}
-        key = tuple(sorted(search.items()))
-        if key not in self.searches:
-            loaded = self.predictor
-            self.searches[key] = type(loaded)(loaded.model, loaded.source_tokenizer, loaded.target_tokenizer,
-                                              self._decode_config(search))
         with_attention = settings.get("with_attention", False)
         return [_as_json(translation, with_attention)
-                for translation in self.searches[key].translate_with_details(sentences, with_attention)]
+                for translation in self.searches.get(search).translate_with_details(sentences, with_attention)]
 
     def defaults(self):
         decode = self.predictor.decode_config
