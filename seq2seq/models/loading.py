@@ -52,15 +52,16 @@ def load_run_model(run_dir, task, model_class, model_file=None, precision=None):
     return run, config, with_precision(model, precision), model_file
 
 
-def with_precision(model, precision):
-    """`model` computing in `precision` (a Keras dtype policy name), with the same weights.
+def with_precision(model, precision, **config_changes):
+    """`model` computing in `precision` (a Keras dtype policy name), with the same weights, and rebuilt
+    with `config_changes` to its config if any are given (fine-tuning unfreezes with `frozen=[]`).
 
     Mixed precision keeps weights in float32, so a model trained in bfloat16 decodes in float32 on a
     machine without bfloat16 instructions (and the other way round) from the same weights.
     """
-    if model.dtype_policy.name == precision:
+    if model.dtype_policy.name == precision and not config_changes:
         return model
-    rebuilt = type(model).from_config({**model.get_config(), "dtype": precision})
+    rebuilt = type(model).from_config({**model.get_config(), **config_changes, "dtype": precision})
     rebuilt.set_weights(model.get_weights())
     return rebuilt
 

@@ -45,14 +45,12 @@ def copy_vocabulary(initial: RunDirectory, run: RunDirectory) -> None:
 def initial_model(initial: RunDirectory, model_class, precision):
     """The trained run's best model with its weights, computing in this run's `precision`, without its
     optimizer, and with none of the parts it froze itself frozen: this run's `train.freeze` decides."""
-    from seq2seq.models.loading import load_model_file
+    from seq2seq.models.loading import load_model_file, with_precision
 
     model = load_model_file(initial.model_file, compile=False)
     if not isinstance(model, model_class):
         raise Seq2SeqError(f"{initial.model_file}: holds a {type(model).__name__}, not a {model_class.__name__}")
-    fresh = type(model).from_config({**model.get_config(), "dtype": precision, "frozen": []})
-    fresh.set_weights(model.get_weights())
-    return fresh
+    return with_precision(model, precision, frozen=[])
 
 
 def _first_difference(trained, wanted, section):
