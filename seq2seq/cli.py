@@ -108,8 +108,8 @@ def _parser():
     average.add_argument("--output", "-o", type=Path, help="model file (default: RUN_DIR/model.averaged.keras)")
     average.set_defaults(command=_average)
 
-    serve = commands.add_parser("serve", help="serve trained runs over HTTP: POST /translate, /classify, /tag, "
-                                "/generate (FastAPI on uvicorn)")
+    serve = commands.add_parser("serve", help="serve trained runs over HTTP: POST /translate, /caption, /classify, "
+                                "/classify-image, /tag, /generate (FastAPI on uvicorn)")
     serve.add_argument("run_dirs", nargs="+", type=Path, metavar="RUN_DIR", help="runs to load, each named after its "
                        "directory; the first of each task is that route's default")
     serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1: this machine "
@@ -232,11 +232,12 @@ def _serve(args):
         if not (value >= 0 if zero_allowed else value > 0):  # NaN fails both
             raise Seq2SeqError(f"{flag} must be {'at least' if zero_allowed else 'above'} 0, got {value}")
     try:
+        import python_multipart  # noqa: F401  (Starlette reads image uploads with it)
         import uvicorn
 
         from seq2seq.serving.app import create_app
     except ImportError:
-        raise Seq2SeqError('serving needs FastAPI and uvicorn: pip install "seq2seq[serve]"') from None
+        raise Seq2SeqError('serving needs FastAPI, uvicorn and python-multipart: pip install "seq2seq[serve]"') from None
     served = {}
     for run_dir in args.run_dirs:
         name = run_dir.resolve().name
@@ -244,8 +245,8 @@ def _serve(args):
             raise Seq2SeqError(f"two runs are named {name!r}: the service names each run after its directory")
         task = task_named(RunDirectory(run_dir).load_config().task)
         if not task.served:
-            raise Seq2SeqError(f"{run_dir}: {task.name} runs cannot be served yet; serve translation, classification, "
-                               "tagging or language model runs")
+            raise Seq2SeqError(f"{run_dir}: {task.name} runs cannot be served yet; serve translation, captioning, "
+                               "classification, image classification, tagging or language model runs")
         served[name] = import_reference(task.served)(task.load_predictor(run_dir))
     limits = ServiceLimits(**{key: getattr(args, key) for _, key, *_ in SERVICE_OPTIONS})
     uvicorn.run(create_app(served, limits), host=args.host, port=args.port, timeout_graceful_shutdown=60)

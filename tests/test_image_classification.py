@@ -2,6 +2,7 @@
 on generated pictures, `seq2seq classify` on image files, evaluation, the attention picture, the
 built-in Tux Paint categories, resume and `.keras` round trips."""
 
+import base64
 import csv
 
 import numpy as np
@@ -82,6 +83,28 @@ def test_classify_labels_image_files_and_arrays_alike(image_run, image_folders, 
         assert (label, float(probability)) == (result.label, pytest.approx(result.probability, abs=1e-4))
     assert from_arrays[0].attention.shape == classifier.model.grid_shape
     assert from_arrays[0].attention.sum() == pytest.approx(1.0, rel=1e-5)
+
+
+def test_the_service_classifies_uploaded_images_as_the_classifier_does(image_run, image_folders):
+    from serving_harness import serve_runs
+
+    files = [image_folders / "test" / colour / "1.png" for colour in COLOURS]
+    expected = ImageClassifier.load(image_run).classify(files, top_k=2)
+    with serve_runs({"colours": image_run}) as service:
+        as_json = service.client.post("/classify-image", json={
+            "images": [base64.b64encode(path.read_bytes()).decode("ascii") for path in files], "top_k": 2,
+            "with_attention": True})
+        uploaded = service.client.post("/classify-image", data={"top_k": "2", "with_attention": "true"},
+                                       files=[("images", (path.name, path.read_bytes(), "image/png")) for path in files])
+        too_many = service.client.post("/classify-image", files={"images": ("a.png", files[0].read_bytes())},
+                                       data={"top_k": str(len(COLOURS) + 1)})
+    assert as_json.status_code == 200, as_json.text
+    assert [result["label"] for result in as_json.json()["results"]] == [found.label for found in expected]
+    assert [entry["probability"] for result in as_json.json()["results"] for entry in result["top"]] == pytest.approx(
+        [probability for found in expected for _, probability in found.top], abs=1e-4)
+    assert np.asarray(as_json.json()["results"][0]["attention"]) == pytest.approx(expected[0].attention, abs=1e-4)
+    assert uploaded.json() == as_json.json()
+    assert too_many.status_code == 422 and "top_k: this run has 3 labels, got 4" in too_many.json()["error"]
 
 
 def test_plot_draws_where_the_classifier_looked(image_run, image_folders, tmp_path, capsys):

@@ -81,13 +81,18 @@ def load_images(paths, size: int, on_bad_image="error", skips=None) -> tuple[np.
     return images[:len(kept)], kept
 
 
-def open_rgb(file, name) -> Image.Image:
+def open_rgb(file, name, max_pixels=None) -> Image.Image:
     """The image in a path or binary file, decoded and in RGB at its own size; ImageError names `name`.
 
     `load()` decodes every pixel here, so a truncated file fails now rather than later in a batch.
+    `max_pixels` refuses a larger image from its header, before any pixel is decoded (a small file can
+    declare an enormous image).
     """
     try:
         with Image.open(file) as image:
+            if max_pixels is not None and image.width * image.height > max_pixels:
+                raise ImageError(name, f"{image.width}x{image.height} is {image.width * image.height:,} pixels; "
+                                 f"at most {max_pixels:,}", "image too large")
             image.load()
             return _to_rgb(image, name)
     except Image.UnidentifiedImageError:

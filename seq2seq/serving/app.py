@@ -1,7 +1,7 @@
 """`seq2seq serve`: trained runs behind an HTTP API, on FastAPI and uvicorn.
 
-Every task among the loaded runs gets its route (`POST /translate`, `/classify`, `/tag`, `/generate`:
-each task's `serving.py`), and
+Every task among the loaded runs gets its route (`POST /translate`, `/caption`, `/classify`,
+`/classify-image`, `/tag`, `/generate`: each task's `serving.py`), and
 
     GET  /models      what is loaded: each run's task, route and default settings
     GET  /health      up, and how many batches it has decoded
@@ -9,8 +9,9 @@ each task's `serving.py`), and
 
 The inputs of concurrent requests are decoded together (`DynamicBatcher`). Bad input is answered with a
 4xx and a JSON body `{"error": "..."}` naming the problem, never a crash: a body that is not UTF-8 400;
-wrong JSON or types, unknown fields, empty inputs and settings the run cannot take 422; more inputs,
-longer inputs or a larger body than the limits allow 413; a body without a length 411; an unknown model
+wrong JSON or types, unknown fields, empty inputs, images that are not base64 or not images, and settings
+the run cannot take 422; more inputs, longer inputs, larger images or a larger body than the limits allow
+413; a body without a length 411; an unknown model
 404; a request that waits longer than the timeout 504.
 """
 
@@ -26,15 +27,8 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from seq2seq.errors import Seq2SeqError
 from seq2seq.serving.batcher import DynamicBatcher
 from seq2seq.serving.limits import ServiceLimits
-
-WARM_UP_INPUT = "hola"
-
-
-class ServiceError(Exception):
-    def __init__(self, status, message):
-        super().__init__(message)
-        self.status = status
-
+from seq2seq.serving.requests import (ServiceError, check_texts, decode_images, first_problem, image_request_schema,
+                                      read_image_request)
 
 def create_app(served: dict, limits: ServiceLimits = ServiceLimits()) -> FastAPI:
     """An app serving `served` ({run name: its `ServedPredictor`}); per route, the first run is the default."""
@@ -50,7 +44,7 @@ def create_app(served: dict, limits: ServiceLimits = ServiceLimits()) -> FastAPI
     async def lifespan(app):
         loop = asyncio.get_running_loop()
         for name in served:  # trace each run's default search before the first request
-            await loop.run_in_executor(executor, decode, (name, ()), [WARM_UP_INPUT])
+            await loop.run_in_executor(executor, decode, (name, ()), [served[name].warm_up_input()])
         worker = asyncio.create_task(batcher.run())
         yield
         worker.cancel()
@@ -58,20 +52,22 @@ def create_app(served: dict, limits: ServiceLimits = ServiceLimits()) -> FastAPI
 
     app = FastAPI(title="seq2seq", summary="runs trained with seq2seq", lifespan=lifespan)
     app.state.batcher = batcher
+    image_paths = {run.path for run in served.values() if run.takes_images}
 
     @app.middleware("http")
     async def limit_body(request: Request, call_next):
         if request.method == "POST":
             length = request.headers.get("content-length")
+            largest = limits.max_image_request_bytes if request.url.path in image_paths else limits.max_request_bytes
             if length is None:
                 return _error(411, "send the body with a Content-Length header")
-            if not length.isdigit() or int(length) > limits.max_request_bytes:
-                return _error(413, f"the body is over {limits.max_request_bytes:,} bytes")
+            if not length.isdigit() or int(length) > largest:
+                return _error(413, f"the body is over {largest:,} bytes")
         return await call_next(request)
 
     @app.exception_handler(RequestValidationError)
     async def invalid_request(request, error):
-        return _error(422, _first_problem(error.errors()))
+        return _error(422, first_problem(error.errors()))
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request, error):  # e.g. a body that is not UTF-8, a route that does not exist
@@ -107,19 +103,18 @@ def _add_route(app, path, runs, batcher, limits):
     """`POST path` for `runs` ({name: ServedPredictor}, all of one task)."""
     first = next(iter(runs.values()))
     Body, inputs_field = first.Request, first.inputs_field
+    summary = f"{path[1:]} with a loaded run"
 
-    async def answer(request: Body):
-        name = request.model or next(iter(runs))
+    async def answer_with(body, read_inputs):
+        """The run `body` names, its inputs (`await read_inputs(run)`) decoded in a shared batch."""
+        name = body.model or next(iter(runs))
         if name not in runs:
             raise ServiceError(404, f"no model named {name!r} at {path}; loaded: {', '.join(runs)}")
-        inputs = getattr(request, inputs_field)
-        _check_inputs(inputs_field, inputs, runs[name].empty_inputs, limits)
-        settings = tuple(sorted((key, value) for key, value in request.model_dump(
-            exclude={inputs_field, "model"}, exclude_unset=True).items()))
+        settings = tuple(sorted(body.model_dump(exclude={inputs_field, "model"}, exclude_unset=True).items()))
         try:
             runs[name].check(dict(settings))
-            results = await asyncio.wait_for(batcher.submit((name, settings), [text.strip() for text in inputs]),
-                                             limits.timeout_seconds)
+            inputs = await read_inputs(runs[name])
+            results = await asyncio.wait_for(batcher.submit((name, settings), inputs), limits.timeout_seconds)
         except asyncio.TimeoutError:
             raise ServiceError(504, f"not answered within {limits.timeout_seconds:g} s; send fewer or shorter "
                                "inputs, or try again") from None
@@ -127,28 +122,26 @@ def _add_route(app, path, runs, batcher, limits):
             raise ServiceError(422, str(error).removeprefix("request: ")) from None
         return {"model": name, "results": results}
 
-    app.post(path, summary=f"{path[1:]} with a loaded run")(answer)
+    if first.takes_images:
+        async def answer_images(request: Request):
+            body, blobs = await read_image_request(request, Body, inputs_field, limits)
 
+            async def pixels(run):  # decoding an image takes a while: off the event loop, beside the search
+                return await asyncio.get_running_loop().run_in_executor(
+                    None, decode_images, inputs_field, blobs, run.image_size, limits)
+            return await answer_with(body, pixels)
 
-def _check_inputs(field, inputs, empty_allowed, limits):
-    if not inputs:
-        raise ServiceError(422, f"{field}: give at least one")
-    if len(inputs) > limits.max_sentences:
-        raise ServiceError(413, f"{field}: {len(inputs)} in one request; at most {limits.max_sentences}")
-    for index, text in enumerate(inputs):
-        if not text.strip() and not empty_allowed:
-            raise ServiceError(422, f"{field}[{index}] is empty")
-        if len(text) > limits.max_characters:
-            raise ServiceError(413, f"{field}[{index}] has {len(text):,} characters; at most {limits.max_characters:,}")
+        app.post(path, summary=summary, openapi_extra=image_request_schema(Body, inputs_field))(answer_images)
+        return
 
+    async def answer(request: Body):
+        async def texts(run):
+            inputs = getattr(request, inputs_field)
+            check_texts(inputs_field, inputs, run.empty_inputs, limits)
+            return [text.strip() for text in inputs]
+        return await answer_with(request, texts)
 
-def _first_problem(errors):
-    """Pydantic's first complaint as one line: `sentences[2]: Input should be a valid string`."""
-    problem = errors[0]
-    if problem.get("type") == "json_invalid":
-        return f"the body is not valid JSON ({problem.get('ctx', {}).get('error', problem['msg'])})"
-    where = "".join(f"[{part}]" if isinstance(part, int) else f".{part}" for part in problem["loc"][1:]).lstrip(".")
-    return f"{where or 'body'}: {problem['msg']}"
+    app.post(path, summary=summary)(answer)
 
 
 def _error(status, message):

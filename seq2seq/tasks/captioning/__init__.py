@@ -25,6 +25,7 @@ class Captioning(TaskDefinition):
     evaluator = "seq2seq.tasks.captioning.evaluation:evaluate_captions"
     cli_verbs = "seq2seq.tasks.captioning.commands:add_commands"
     predictor = "seq2seq.tasks.captioning.captioner:Captioner"
+    served = "seq2seq.tasks.captioning.serving:ServedCaptioner"
 
     def draw(self, run_dir, out_dir, texts, images, model_file=None, **decode_settings):
         if texts:

@@ -3,7 +3,7 @@
 from pydantic import Field
 
 from seq2seq.errors import Seq2SeqError
-from seq2seq.serving.routes import ServedPredictor, ServedRequest
+from seq2seq.serving.routes import ServedPredictor, ServedRequest, labels_as_json
 
 
 class ClassifyRequest(ServedRequest):
@@ -22,9 +22,7 @@ class ServedClassifier(ServedPredictor):
             raise Seq2SeqError(f"top_k: this run has {labels} labels, got {settings['top_k']}")
 
     def decode(self, settings, texts):
-        return [{"label": found.label, "top": [{"label": label, "probability": round(float(probability), 4)}
-                                               for label, probability in found.top]}
-                for found in self.predictor.classify(texts, settings.get("top_k", 1))]
+        return [labels_as_json(found) for found in self.predictor.classify(texts, settings.get("top_k", 1))]
 
     def defaults(self):
         return {"top_k": 1, "labels": list(self.predictor.labels.names)}

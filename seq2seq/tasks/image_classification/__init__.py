@@ -29,6 +29,7 @@ class ImageClassification(TaskDefinition):
     training_data = "seq2seq.tasks.image_classification.training:ImageClassificationTask"
     evaluator = "seq2seq.tasks.image_classification.evaluation:evaluate_image_classification"
     predictor = "seq2seq.tasks.image_classification.classifier:ImageClassifier"  # served by `seq2seq classify`
+    served = "seq2seq.tasks.image_classification.serving:ServedImageClassifier"
 
     def check_config(self, config, source):
         if config.tokenizer.joint:
