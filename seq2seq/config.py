@@ -9,6 +9,7 @@ from __future__ import annotations
 import copy
 import dataclasses
 import difflib
+import functools
 import importlib.util
 import re
 import types
@@ -498,11 +499,19 @@ def _apply_override(raw: dict, text: str) -> None:
     node[keys[-1]] = value
 
 
+@functools.cache
+def _type_hints(cls) -> dict:
+    """{field: type} of a config dataclass; cached, as resolving the annotations costs more than the check
+    (the service checks each request's decode settings)."""
+    hints = typing.get_type_hints(cls)
+    return {field.name: hints[field.name] for field in dataclasses.fields(cls)}
+
+
 def _build(cls, raw, source, prefix):
     if not isinstance(raw, dict):
         raise ConfigError(f"{source}: '{prefix.rstrip('.') or 'top level'}' must be a mapping, got {raw!r}")
-    hints = typing.get_type_hints(cls)
-    fields = {f.name for f in dataclasses.fields(cls)}
+    hints = _type_hints(cls)
+    fields = set(hints)
     values = {}
     for key, value in raw.items():
         if key not in fields:

@@ -156,6 +156,28 @@ def test_the_batcher_splits_results_back_and_gives_an_error_to_its_own_request_o
                              ("y", ["c"])], "the shared batch failed, then each request alone"
 
 
+def test_the_batcher_takes_every_request_that_queued_during_a_search_however_busy_the_loop():
+    """Requests queued while a search ran all join the next batch, even with no time left in the window
+    (a busy event loop used to spend the window before the queue was read, and batches stayed small)."""
+    calls = []
+
+    def decode(settings, sentences):
+        calls.append(list(sentences))
+        return sentences
+
+    async def scenario():
+        batcher = DynamicBatcher(decode, ThreadPoolExecutor(1), max_sentences=64, wait_seconds=0)
+        answers = [asyncio.ensure_future(batcher.submit("x", [str(number)])) for number in range(20)]
+        await asyncio.sleep(0)  # all 20 are queued before the worker starts
+        worker = asyncio.create_task(batcher.run())
+        results = await asyncio.gather(*answers)
+        worker.cancel()
+        return results
+
+    assert asyncio.run(scenario()) == [[str(number)] for number in range(20)]
+    assert calls == [[str(number) for number in range(20)]]
+
+
 def test_recent_searches_keep_the_default_and_a_bounded_number_of_others():
     built = []
     searches = RecentSearches("default", lambda settings: built.append(settings) or f"search {settings}", size=3)

@@ -21,24 +21,23 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from seq2seq.errors import Seq2SeqError
 from seq2seq.serving.batcher import DynamicBatcher
 from seq2seq.serving.limits import ServiceLimits
-from seq2seq.serving.requests import (ServiceError, check_texts, decode_images, first_problem, image_request_schema,
-                                      read_image_request)
+from seq2seq.serving.requests import (BodyLimit, ServiceError, check_texts, decode_images, error_response,
+                                      first_problem, image_request_schema, read_image_request)
 
 def create_app(served: dict, limits: ServiceLimits = ServiceLimits()) -> FastAPI:
     """An app serving `served` ({run name: its `ServedPredictor`}); per route, the first run is the default."""
-    executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="search")
+    executor = ThreadPoolExecutor(max_workers=limits.searches, thread_name_prefix="search")
 
     def decode(key, inputs):
         name, settings = key
         return served[name].decode(dict(settings), inputs)
 
-    batcher = DynamicBatcher(decode, executor, limits.batch_sentences, limits.batch_wait_seconds)
+    batcher = DynamicBatcher(decode, executor, limits.batch_sentences, limits.batch_wait_seconds, limits.searches)
 
     @asynccontextmanager
     async def lifespan(app):
@@ -54,33 +53,25 @@ def create_app(served: dict, limits: ServiceLimits = ServiceLimits()) -> FastAPI
     app.state.batcher = batcher
     image_paths = {run.path for run in served.values() if run.takes_images}
 
-    @app.middleware("http")
-    async def limit_body(request: Request, call_next):
-        if request.method == "POST":
-            length = request.headers.get("content-length")
-            largest = limits.max_image_request_bytes if request.url.path in image_paths else limits.max_request_bytes
-            if length is None:
-                return _error(411, "send the body with a Content-Length header")
-            if not length.isdigit() or int(length) > largest:
-                return _error(413, f"the body is over {largest:,} bytes")
-        return await call_next(request)
+    app.add_middleware(BodyLimit, largest=lambda path: (
+        limits.max_image_request_bytes if path in image_paths else limits.max_request_bytes))
 
     @app.exception_handler(RequestValidationError)
     async def invalid_request(request, error):
-        return _error(422, first_problem(error.errors()))
+        return error_response(422, first_problem(error.errors()))
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request, error):  # e.g. a body that is not UTF-8, a route that does not exist
         message = {"There was an error parsing the body": "the body is not UTF-8 JSON"}.get(error.detail, error.detail)
-        return _error(error.status_code, message)
+        return error_response(error.status_code, message)
 
     @app.exception_handler(ServiceError)
     async def refused(request, error):
-        return _error(error.status, str(error))
+        return error_response(error.status, str(error))
 
     @app.exception_handler(Exception)
     async def failed(request, error):  # a bug, not the request's fault: still an answer in the API's form
-        return _error(500, f"internal error ({type(error).__name__}: {error})")
+        return error_response(500, f"internal error ({type(error).__name__}: {error})")
 
     @app.get("/health")
     async def health():
@@ -143,6 +134,3 @@ def _add_route(app, path, runs, batcher, limits):
 
     app.post(path, summary=summary)(answer)
 
-
-def _error(status, message):
-    return JSONResponse({"error": message}, status_code=status)

@@ -7,6 +7,7 @@ inputs of concurrent requests with equal settings together. The runs that search
 captioning) share `ServedSearch`: the search settings a request may change, and the n-best answer.
 """
 
+import threading
 from collections import OrderedDict
 from typing import Optional
 
@@ -70,22 +71,24 @@ class RecentSearches:
 
     Each is traced on first use, so building one costs seconds; the default one is always kept, and the
     rest are bounded because clients choose the settings (a seed or a penalty per request would
-    otherwise grow memory without end).
+    otherwise grow memory without end). Safe to use from the service's search threads at once.
     """
 
     def __init__(self, default, build, size=8):
         self.entries = OrderedDict({(): default})
         self.build = build
         self.size = size
+        self.lock = threading.Lock()
 
     def get(self, settings: dict):
         key = tuple(sorted(settings.items()))
-        if key not in self.entries:
-            self.entries[key] = self.build(settings)
-            while len(self.entries) > self.size:
-                del self.entries[next(entry for entry in self.entries if entry != ())]
-        self.entries.move_to_end(key)
-        return self.entries[key]
+        with self.lock:
+            if key not in self.entries:
+                self.entries[key] = self.build(settings)
+                while len(self.entries) > self.size:
+                    del self.entries[next(entry for entry in self.entries if entry != ())]
+            self.entries.move_to_end(key)
+            return self.entries[key]
 
 
 class SearchRequest(ServedRequest):
