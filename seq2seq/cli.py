@@ -8,6 +8,7 @@ with status 2; anything else is a bug and keeps its traceback.
 """
 
 import argparse
+import importlib
 import os
 import sys
 from pathlib import Path
@@ -232,8 +233,9 @@ def _serve(args):
         if not (value >= 0 if zero_allowed else value > 0):  # NaN fails both
             raise Seq2SeqError(f"{flag} must be {'at least' if zero_allowed else 'above'} 0, got {value}")
     try:
-        import python_multipart  # noqa: F401  (Starlette reads image uploads with it)
         import uvicorn
+
+        importlib.import_module("python_multipart")  # what Starlette reads image uploads with
 
         from seq2seq.serving.app import create_app
     except ImportError:

@@ -12,6 +12,7 @@ from seq2seq.search.hypotheses import BestHypothesis, read_hypotheses
 from seq2seq.tasks.captioning.model import CaptionModel
 from seq2seq.models.loading import check_size, load_run_model
 from seq2seq.search import CompiledSearch, image_inputs
+from seq2seq.search.batch_shapes import padded_rows
 from seq2seq.data.tokenizer import TARGET_NAME, Tokenizer
 
 
@@ -73,7 +74,7 @@ class Captioner:
         results = []
         for start in range(0, len(pixels), self.decode_config.batch_size):
             batch = pixels[start:start + self.decode_config.batch_size]
-            found = self._searches[with_attention](batch)
+            found = self._searches[with_attention](padded_rows(batch))
             results += [Caption(None, batch[row], self.model.grid_shape,
                                 read_hypotheses(found, row, self.tokenizer, self.model.cells))
                         for row in range(len(batch))]

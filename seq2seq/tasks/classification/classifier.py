@@ -7,6 +7,7 @@ import tensorflow as tf
 
 from seq2seq.config import SETTINGS_WITHOUT_SEARCH
 from seq2seq.data.labels import LABELS_FILE, LabelVocabulary
+from seq2seq.search.batch_shapes import padded_ids
 from seq2seq.data.readers import normalize_text
 from seq2seq.data.tokenizer import SOURCE_NAME, Tokenizer
 from seq2seq.errors import Seq2SeqError
@@ -86,13 +87,12 @@ class Classifier:
             raise Seq2SeqError(f"top_k must be between 1 and the {len(self.labels)} labels of this run, got {top_k}")
         ids, truncated = encode_texts(self.tokenizer, texts, self.max_length)
         results = [None] * len(texts)
-        # Sorting by length keeps padding, and so wasted recurrent steps, small in every batch.
+        # Sorting by length keeps padding, and so wasted recurrent steps, small in every batch; the shapes
+        # are rounded to a few (batch_shapes.py), so a service's memory stops growing.
         order = sorted(range(len(texts)), key=lambda index: len(ids[index]))
         for start in range(0, len(order), self.batch_size):
             batch = order[start:start + self.batch_size]
-            padded = np.zeros((len(batch), max(len(ids[index]) for index in batch)), dtype=np.int32)
-            for row, index in enumerate(batch):
-                padded[row, :len(ids[index])] = ids[index]
+            padded = padded_ids([ids[index] for index in batch])
             probabilities, weights = (None if value is None else value.numpy() for value in self._predict(padded))
             for row, index in enumerate(batch):
                 best = np.argsort(-probabilities[row], kind="stable")[:top_k]

@@ -16,6 +16,7 @@ from seq2seq.data.images import image_pixels
 from seq2seq.data.labels import LABELS_FILE, LabelVocabulary
 from seq2seq.errors import Seq2SeqError
 from seq2seq.models.loading import check_size, load_run_model
+from seq2seq.search.batch_shapes import padded_rows
 from seq2seq.tasks.image_classification.model import ImageClassifierModel
 
 
@@ -71,7 +72,7 @@ class ImageClassifier:
         rows, columns = self.model.grid_shape
         for start in range(0, len(inputs), self.batch_size):
             batch = inputs[start:start + self.batch_size]
-            probabilities, weights = (value.numpy() for value in self._predict(tf.constant(batch)))
+            probabilities, weights = (value.numpy() for value in self._predict(tf.constant(padded_rows(batch))))
             for row in range(len(batch)):
                 best = np.argsort(-probabilities[row], kind="stable")[:top_k]
                 results.append(ImageClassification(

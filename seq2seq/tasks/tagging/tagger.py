@@ -7,11 +7,11 @@ cased and punctuated. Each word's label is the best one at its first piece (`seq
 """
 
 
-import numpy as np
 import tensorflow as tf
 from keras import ops
 
 from seq2seq.data.labels import LABELS_FILE, LabelVocabulary
+from seq2seq.search.batch_shapes import padded_ids
 from seq2seq.data.readers import normalize_text
 from seq2seq.data.tokenizer import SOURCE_NAME, Tokenizer
 from seq2seq.data.truecase import restore, words_and_labels
@@ -91,14 +91,12 @@ class Tagger:
         """Sentences already as the run's words (lists of them) -> a label per word."""
         pieced = to_pieces(self.tokenizer, sentences)
         results = [None] * len(sentences)
-        # Sorting by length keeps padding, and so wasted steps, small in every batch.
+        # Sorting by length keeps padding, and so wasted steps, small in every batch; the shapes are
+        # rounded to a few (batch_shapes.py), so a service's memory stops growing.
         order = sorted(range(len(sentences)), key=lambda index: len(pieced.ids[index]))
         for start in range(0, len(order), self.batch_size):
             batch = order[start:start + self.batch_size]
-            padded = np.zeros((len(batch), max(len(pieced.ids[index]) for index in batch)), dtype=np.int32)
-            for row, index in enumerate(batch):
-                padded[row, :len(pieced.ids[index])] = pieced.ids[index]
-            best = self._best_label_ids(padded).numpy()
+            best = self._best_label_ids(padded_ids([pieced.ids[index] for index in batch])).numpy()
             for row, index in enumerate(batch):
                 results[index] = [self.labels.names[best[row, position]] for position in pieced.word_starts[index]]
         return results

@@ -3,7 +3,6 @@
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
 
 from seq2seq.config import updated_decode
 from seq2seq.tasks.translation.ensemble import EnsembleModel, check_same_tokenizers
@@ -13,6 +12,7 @@ from seq2seq.tasks.translation.model import TranslationModel
 from seq2seq.models.loading import check_size, load_run_model
 from seq2seq.training.run_dir import RunDirectory
 from seq2seq.search import CompiledSearch
+from seq2seq.search.batch_shapes import padded_ids
 from seq2seq.tokens import EOS_ID
 from seq2seq.data.tokenizer import load_tokenizers
 
@@ -73,15 +73,13 @@ class Translator:
                 raise Seq2SeqError(f"sentence {index + 1} is empty: give text to translate")
         source_ids = [ids + [EOS_ID] for ids in self.source_tokenizer.encode(sentences)]
         results = [None] * len(sentences)
-        # Sorting by length keeps padding, and so wasted steps, small in every batch.
+        # Sorting by length keeps padding, and so wasted steps, small in every batch; the batch's shape is
+        # rounded to one of a few (batch_shapes.py), so a long-running service's memory stops growing.
         order = sorted(range(len(sentences)), key=lambda i: len(source_ids[i]))
         batch_size = self.decode_config.batch_size
         for start in range(0, len(order), batch_size):
             batch = order[start:start + batch_size]
-            padded = np.zeros((len(batch), max(len(source_ids[i]) for i in batch)), dtype=np.int32)
-            for row, index in enumerate(batch):
-                padded[row, :len(source_ids[index])] = source_ids[index]
-            found = self._searches[with_attention](padded)
+            found = self._searches[with_attention](padded_ids([source_ids[index] for index in batch]))
             for row, index in enumerate(batch):
                 hypotheses = read_hypotheses(found, row, self.target_tokenizer, len(source_ids[index]))
                 results[index] = Translation(sentences[index], self.source_tokenizer.id_to_piece(source_ids[index]),
