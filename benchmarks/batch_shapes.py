@@ -6,7 +6,7 @@ Translates `--batches` batches of 1-32 sentences drawn at random from the test s
 `--threads` threads as `seq2seq serve --searches` does, and reads the process's resident set after
 every 100 batches. `--batch fixed` decodes the same 16 sentences every time instead: one input shape.
 Memory that grows with random batches and stays flat with a fixed one is kept per input shape, which
-the translator's shape buckets (`seq2seq/search/batch_shapes.py`) bound. Results:
+the translator's shape buckets (`seq2seq/batch_shapes.py`) bound. Results:
 `benchmarks/results/batch_shapes.json` (or `--output`).
 """
 

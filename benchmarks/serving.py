@@ -90,8 +90,11 @@ def wrk_load(url, sentences, clients, seconds):
     answered, took, unit = re.search(r"(\d+) requests in ([\d.]+)(ms|s|m),", report).groups()
     match = re.search(r"Non-2xx or 3xx responses: (\d+)", report)
     non_2xx = int(match.group(1)) if match else 0
+    sockets = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", report)
+    statuses = {"2xx": int(answered) - non_2xx, "other": non_2xx,  # wrk tells no more: every request is valid
+                "socket_errors": sum(map(int, sockets.groups())) if sockets else 0}
     return (int(answered) - non_2xx, float(took) * {"ms": 1e-3, "s": 1.0, "m": 60.0}[unit], _wrk_seconds(report, "50%"),
-            _wrk_seconds(report, "99%"), {"2xx": int(answered) - non_2xx, "other": non_2xx})
+            _wrk_seconds(report, "99%"), statuses)
 
 
 def _wrk_seconds(report, percentile_label):
@@ -140,7 +143,8 @@ def measured(url, server_pid, offline, described, phase):
               "sentences_per_second": round(answered / seconds, 1),
               "ratio_to_offline": round(answered / seconds / offline, 2),
               "p50_ms": round(1000 * p50, 1), "p99_ms": round(1000 * p99, 1), "statuses": statuses,
-              "server_errors": sum(count for code, count in statuses.items() if code.startswith("5"))}
+              "failed": sum(count for code, count in statuses.items()  # 5xx; with wrk, any non-2xx or socket error
+                            if code.startswith("5") or code in ("other", "socket_errors"))}
     print(json.dumps(result), flush=True)
     return result
 

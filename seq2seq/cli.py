@@ -247,8 +247,8 @@ def _serve(args):
             raise Seq2SeqError(f"two runs are named {name!r}: the service names each run after its directory")
         task = task_named(RunDirectory(run_dir).load_config().task)
         if not task.served:
-            raise Seq2SeqError(f"{run_dir}: {task.name} runs cannot be served yet; serve translation, captioning, "
-                               "classification, image classification, tagging or language model runs")
+            servable = ", ".join(other.name for other in registered_tasks() if other.served)
+            raise Seq2SeqError(f"{run_dir}: {task.name} runs cannot be served yet; the tasks served: {servable}")
         served[name] = import_reference(task.served)(task.load_predictor(run_dir))
     limits = ServiceLimits(**{key: getattr(args, key) for _, key, *_ in SERVICE_OPTIONS})
     uvicorn.run(create_app(served, limits), host=args.host, port=args.port, timeout_graceful_shutdown=60)

@@ -1,8 +1,8 @@
-"""Batches padded to a few shapes (`seq2seq.search.batch_shapes`): the shapes, and unchanged results."""
+"""Batches padded to a few shapes (`seq2seq.batch_shapes`): the shapes, and unchanged results."""
 
 import numpy as np
 
-from seq2seq.search.batch_shapes import bucketed, padded_ids, padded_rows
+from seq2seq.batch_shapes import bucketed, padded_ids, padded_rows
 from seq2seq.tasks.translation.translator import Translator
 from seq2seq.tokens import EOS_ID
 
@@ -30,8 +30,12 @@ def test_a_sentence_gets_the_same_hypotheses_alone_and_in_a_padded_batch(trained
     translator = Translator.load(trained_run, beam_size=3, n_best=2)
     sentence = "a b c d"
     others = ["p o n m l k j i h", "c d", "e f g", "h i j k l", "m n", "o p q r", "a", "b c", "d e f", "g h i", "j k"]
+    shapes = []
+    search = translator._searches[True]
+    translator._searches[True] = lambda padded: shapes.append(padded.shape) or search(padded)
     alone = translator.translate_with_details([sentence])[0]
     together = translator.translate_with_details(others + [sentence])[-1]
+    assert shapes == [(1, 8), (16, 16)], "the batches are padded to their buckets"
     assert [found.text for found in together.hypotheses] == [found.text for found in alone.hypotheses]
     np.testing.assert_allclose([found.score for found in together.hypotheses],
                                [found.score for found in alone.hypotheses], atol=1e-5)

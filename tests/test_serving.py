@@ -178,6 +178,38 @@ def test_the_batcher_takes_every_request_that_queued_during_a_search_however_bus
     assert calls == [[str(number) for number in range(20)]]
 
 
+def test_the_batcher_decodes_up_to_searches_batches_at_once_and_no_more():
+    """Three one-sentence batches, two searches: two run together (each waits until the other
+    has started), never three; `finish` waits for the batches in flight."""
+    both_started = threading.Barrier(2, timeout=10)
+    running, most = [], []
+    lock = threading.Lock()
+
+    def decode(settings, sentences):
+        with lock:
+            running.append(settings)
+            most.append(len(running))
+        if settings != "c":
+            both_started.wait()
+        time.sleep(0.05)
+        with lock:
+            running.remove(settings)
+        return sentences
+
+    async def scenario():
+        batcher = DynamicBatcher(decode, ThreadPoolExecutor(2), max_sentences=1, wait_seconds=0, searches=2)
+        answers = [asyncio.ensure_future(batcher.submit(settings, [settings])) for settings in "abc"]
+        await asyncio.sleep(0)
+        worker = asyncio.create_task(batcher.run())
+        results = await asyncio.gather(*answers)
+        worker.cancel()
+        await batcher.finish()
+        return results
+
+    assert asyncio.run(scenario()) == [["a"], ["b"], ["c"]]
+    assert max(most) == 2, most
+
+
 def test_recent_searches_keep_the_default_and_a_bounded_number_of_others():
     built = []
     searches = RecentSearches("default", lambda settings: built.append(settings) or f"search {settings}", size=3)

@@ -49,6 +49,9 @@ def test_caption_answers_as_the_captioner_does_for_json_and_for_uploads(service,
     assert uploaded.json()["results"] == as_json.json()["results"]
     data_url = f"data:image/png;base64,{as_base64(images[1])}"
     assert service.client.post("/caption", json={"images": [data_url]}).json()["results"][0]["text"] == expected[1]
+    wrapped = base64.encodebytes(images[0]).decode("ascii")  # a line break every 76 characters, as `base64` writes
+    assert "\n" in wrapped
+    assert service.client.post("/caption", json={"images": [wrapped]}).json()["results"][0]["text"] == expected[0]
 
 
 def test_search_settings_and_attention_over_the_grid_in_json_and_in_a_form(service, trained_captioner):
@@ -75,20 +78,26 @@ def truncated_png():
     return png()[:60]
 
 
-def bomb_png():
-    """A small file whose header declares more pixels than the limit allows."""
+def bomb_png(width=400, height=400):
+    """A small file whose header declares more pixels than the limit allows (as the square it pads to)."""
     encoded = io.BytesIO()
-    Image.new("1", (400, 400)).save(encoded, format="PNG")
+    Image.new("1", (width, height)).save(encoded, format="PNG")
     return encoded.getvalue()
+
+
+def eps():
+    return b"%!PS-Adobe-3.0 EPSF-3.0\n%%BoundingBox: 0 0 10 10\nshowpage\n"
 
 
 @pytest.mark.parametrize("body, status, error", [
     ({"images": []}, 422, "images: give at least one"),
     ({"images": [as_base64(png())] * 4}, 413, "images: 4 in one request; at most 3"),
     ({"images": ["not base64!"]}, 422, "images[0]: not base64"),
-    ({"images": [as_base64(png()), as_base64(b"GIF89a garbage")]}, 422, "images[1]: not an image Pillow can read"),
-    ({"images": [as_base64(truncated_png())]}, 422, "images[0]: not an image Pillow can read, or cut short"),
-    ({"images": [as_base64(bomb_png())]}, 413, "images[0]: 400x400 is 160,000 pixels; at most 90,000"),
+    ({"images": [as_base64(png()), as_base64(b"GIF89a garbage")]}, 422, "images[1]: not a PNG, JPEG, GIF, WEBP, BMP, TIFF image Pillow can read"),
+    ({"images": [as_base64(truncated_png())]}, 422, "images[0]: not a PNG, JPEG, GIF, WEBP, BMP, TIFF image Pillow can read, or cut short"),
+    ({"images": [as_base64(bomb_png())]}, 413, "images[0]: 400x400 pads to a square of 160,000 pixels; at most 90,000"),
+    ({"images": [as_base64(bomb_png(3000, 20))]}, 413, "images[0]: 3000x20 pads to a square of 9,000,000 pixels"),
+    ({"images": [as_base64(eps())]}, 422, "images[0]: not a PNG, JPEG, GIF, WEBP, BMP, TIFF image"),
     ({"images": [as_base64(bytes(20_001))]}, 413, "images[0] is 20,001 bytes; at most 20,000"),
     ({"images": [3]}, 422, "images[0]: Input should be a valid string"),
     ({"images": [as_base64(png())], "beam_size": "3"}, 422, "beam_size: Input should be a valid integer"),
@@ -107,13 +116,26 @@ def test_bad_image_requests_get_a_4xx_naming_the_problem(service, body, status, 
     ([], {"images": "a.png"}, 422, "images: only images takes files, and images takes only files"),
     ([("picture", ("a.png", png(), "image/png"))], {}, 422, "picture: only images takes files"),
     ([("images", ("a.png", png(), "image/png"))], {"beam_size": "three"}, 422, "beam_size: Input should be a valid integer"),
-    ([("images", ("a.png", b"\x89PNG\r\n", "image/png"))], {}, 422, "images[0]: not an image Pillow can read"),
+    ([("images", ("a.png", b"\x89PNG\r\n", "image/png"))], {}, 422, "images[0]: not a PNG, JPEG, GIF, WEBP, BMP, TIFF image Pillow can read"),
     ([("images", ("a.png", bytes(20_001), "image/png"))], {}, 413, "images[0] is 20,001 bytes; at most 20,000"),
 ])
 def test_bad_uploads_get_a_4xx_naming_the_problem(service, files, data, status, error):
     answer = service.client.post("/caption", files=files or None, data=data)
     assert answer.status_code == status, answer.text
     assert error in answer.json()["error"], answer.json()
+
+
+@pytest.mark.parametrize("body", [
+    b"--boundary\r\nContent-Disposition: form-data; name=\"images\"; filename=\"a.png\"\r\n\r\nunterminated",
+    b"no boundary here at all",
+    b"--boundary\r\nContent-Disposition: nonsense\r\n\r\nx\r\n--boundary--\r\n",
+])
+def test_a_form_that_cannot_be_parsed_gets_a_4xx_and_the_service_goes_on(service, body):
+    answer = service.client.post("/caption", content=body,
+                                 headers={"content-type": "multipart/form-data; boundary=boundary"})
+    assert 400 <= answer.status_code < 500, answer.text
+    assert answer.json()["error"], answer.json()
+    assert service.client.post("/caption", json={"images": [as_base64(png())]}).status_code == 200
 
 
 def test_an_image_route_takes_bodies_as_large_as_its_images_and_refuses_larger(service):

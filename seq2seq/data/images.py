@@ -81,18 +81,20 @@ def load_images(paths, size: int, on_bad_image="error", skips=None) -> tuple[np.
     return images[:len(kept)], kept
 
 
-def open_rgb(file, name, max_pixels=None) -> Image.Image:
+def open_rgb(file, name, max_pixels=None, formats=None) -> Image.Image:
     """The image in a path or binary file, decoded and in RGB at its own size; ImageError names `name`.
 
     `load()` decodes every pixel here, so a truncated file fails now rather than later in a batch.
-    `max_pixels` refuses a larger image from its header, before any pixel is decoded (a small file can
-    declare an enormous image).
+    `max_pixels` refuses, from the header and before any pixel is decoded, an image whose padded square
+    (`square_pixels`) would be larger: a small file can declare an enormous image, and a long thin one
+    pads to a square far larger than itself. `formats` limits the decoders Pillow may try (None: all).
     """
     try:
-        with Image.open(file) as image:
-            if max_pixels is not None and image.width * image.height > max_pixels:
-                raise ImageError(name, f"{image.width}x{image.height} is {image.width * image.height:,} pixels; "
-                                 f"at most {max_pixels:,}", "image too large")
+        with Image.open(file, formats=formats) as image:
+            side = max(image.size)
+            if max_pixels is not None and side * side > max_pixels:
+                raise ImageError(name, f"{image.width}x{image.height} pads to a square of {side * side:,} pixels; "
+                                 f"at most {max_pixels:,}", "too many pixels")
             image.load()
             return _to_rgb(image, name)
     except Image.UnidentifiedImageError:

@@ -24,10 +24,11 @@ from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from seq2seq.errors import Seq2SeqError
+from seq2seq.serving.answers import BodyLimit, ServiceError, error_response, first_problem
 from seq2seq.serving.batcher import DynamicBatcher
 from seq2seq.serving.limits import ServiceLimits
-from seq2seq.serving.requests import (BodyLimit, ServiceError, check_texts, decode_images, error_response,
-                                      first_problem, image_request_schema, read_image_request)
+from seq2seq.serving.requests import check_texts, decode_images, image_request_schema, read_image_request
+
 
 def create_app(served: dict, limits: ServiceLimits = ServiceLimits()) -> FastAPI:
     """An app serving `served` ({run name: its `ServedPredictor`}); per route, the first run is the default."""
@@ -47,7 +48,8 @@ def create_app(served: dict, limits: ServiceLimits = ServiceLimits()) -> FastAPI
         worker = asyncio.create_task(batcher.run())
         yield
         worker.cancel()
-        executor.shutdown(wait=True)
+        await batcher.finish()  # the batches already decoding, then their threads
+        await asyncio.to_thread(executor.shutdown, wait=True)
 
     app = FastAPI(title="seq2seq", summary="runs trained with seq2seq", lifespan=lifespan)
     app.state.batcher = batcher

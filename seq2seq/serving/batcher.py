@@ -39,6 +39,7 @@ class DynamicBatcher:
         self.searches = searches
         self.queue = asyncio.Queue()
         self.batches = 0  # decode calls made, for /health and the tests
+        self.decoding = set()  # the batches being decoded (held, or the event loop may drop a task early)
 
     async def submit(self, settings, sentences):
         request = _Request(settings, list(sentences), asyncio.get_running_loop().create_future())
@@ -46,15 +47,18 @@ class DynamicBatcher:
         return await request.done
 
     async def run(self):
-        """The worker: runs until cancelled (the batches it started finish on their own)."""
+        """The worker: runs until cancelled; the batches it started go on (`finish` waits for them)."""
         free = asyncio.Semaphore(self.searches)
-        decoding = set()
         while True:
             await free.acquire()
             gathered = await self._gather()
             task = asyncio.create_task(self._decode_gathered(gathered))
-            decoding.add(task)  # held, or the event loop may drop the task before it is done
-            task.add_done_callback(lambda done: (decoding.discard(done), free.release()))
+            self.decoding.add(task)
+            task.add_done_callback(lambda done: (self.decoding.discard(done), free.release()))
+
+    async def finish(self):
+        """Wait for the batches being decoded: on shutdown, before their threads go."""
+        await asyncio.gather(*self.decoding, return_exceptions=True)
 
     async def _gather(self):
         loop = asyncio.get_running_loop()

@@ -13,7 +13,7 @@ class ServiceLimits:
     max_request_bytes: int = 1 << 20  # a text route's body
     max_images: int = 8  # per request
     max_image_bytes: int = 4 << 20  # per image, as encoded (PNG, JPEG...)
-    max_image_pixels: int = 25_000_000  # per image, width x height before resizing
+    max_image_pixels: int = 25_000_000  # per image, of the square it is padded to (the longer side squared)
     timeout_seconds: float = 30.0
     batch_sentences: int = 64  # per search batch, across requests
     batch_wait_seconds: float = 0.005
@@ -35,8 +35,9 @@ SERVICE_OPTIONS = (
     ("--max-images", "max_images", int, "N", "images per request to /caption or /classify-image (default 8; more: "
      "413); such a body may hold that many images of the largest size"),
     ("--max-image-bytes", "max_image_bytes", int, "BYTES", "bytes per image file (default 4 MiB; more: 413)"),
-    ("--max-image-pixels", "max_image_pixels", int, "N", "width x height per image, read before decoding (default "
-     "25,000,000; more: 413)"),
+    ("--max-image-pixels", "max_image_pixels", int, "N", "pixels of the square an image is padded to (the longer "
+     "side squared), read before decoding (default 25,000,000; more: 413; Pillow itself refuses above about "
+     "179 million)"),
     ("--timeout", "timeout_seconds", float, "SECONDS", "how long a request may wait for its answer (default 30; "
      "then 504)"),
     ("--batch-sentences", "batch_sentences", int, "N", "inputs of concurrent requests decoded together (default "

@@ -2,9 +2,12 @@
 as base64 strings in a JSON body or as files in a multipart form, checked and decoded.
 
 Every problem is a `ServiceError` carrying its HTTP status and one line naming the field: too many or
-too large inputs 413 (as the limits say), inputs that are empty, not base64 or not an image 422.
+too large inputs 413 (as the limits say), inputs that are empty, not base64 or not an image 422, a
+form that cannot be parsed 400. Images are decoded only from the formats in `SERVED_FORMATS` (Pillow
+knows more, some of which hand the bytes to outside programs), off the event loop.
 """
 
+import asyncio
 import base64
 import binascii
 import io
@@ -12,68 +15,18 @@ import io
 from pydantic import ValidationError
 from starlette.datastructures import UploadFile
 from starlette.exceptions import HTTPException
-from starlette.responses import JSONResponse
 
 from seq2seq.data.images import ImageError, open_rgb, square_pixels
+from seq2seq.serving.answers import ServiceError, first_problem
 
+SERVED_FORMATS = ("PNG", "JPEG", "GIF", "WEBP", "BMP", "TIFF")
 MULTIPART = "multipart/form-data"
 _FORMS = (MULTIPART, "application/x-www-form-urlencoded")  # the second cannot hold files, but is answered as a form
 _DATA_URL_PREFIX = "data:"  # a browser's `data:image/png;base64,...`, accepted as well as bare base64
 
 
-class ServiceError(Exception):
-    def __init__(self, status, message):
-        super().__init__(message)
-        self.status = status
-
-
-def error_response(status, message):
-    return JSONResponse({"error": message}, status_code=status)
-
-
-class BodyLimit:
-    """ASGI middleware: a POST without a Content-Length is refused with 411, and one whose length is over
-    what its route takes (`largest(path)`) with 413, before the body is read.
-
-    Plain ASGI rather than `@app.middleware("http")`: Starlette's `BaseHTTPMiddleware` wraps every request
-    in a task group and a streamed response, which profiling the service under load showed costing more
-    of the event loop than the routing and validation together.
-    """
-
-    def __init__(self, app, largest):
-        self.app = app
-        self.largest = largest
-
-    async def __call__(self, scope, receive, send):
-        if scope["type"] == "http" and scope["method"] == "POST":
-            length = dict(scope["headers"]).get(b"content-length")
-            largest = self.largest(scope["path"])
-            if length is None:
-                refusal = error_response(411, "send the body with a Content-Length header")
-            elif not length.isdigit() or int(length) > largest:
-                refusal = error_response(413, f"the body is over {largest:,} bytes")
-            else:
-                refusal = None
-            if refusal is not None:
-                return await refusal(scope, receive, send)
-        await self.app(scope, receive, send)
-
-
-def first_problem(errors, location_start=1):
-    """Pydantic's first complaint as one line: `sentences[2]: Input should be a valid string`.
-
-    `location_start` skips the part of the location that names where the body came from (FastAPI's
-    errors start with "body"; a model validated here has none).
-    """
-    problem = errors[0]
-    if problem.get("type") == "json_invalid":
-        return f"the body is not valid JSON ({problem.get('ctx', {}).get('error', problem['msg'])})"
-    location = problem["loc"][location_start:]
-    where = "".join(f"[{part}]" if isinstance(part, int) else f".{part}" for part in location).lstrip(".")
-    return f"{where or 'body'}: {problem['msg']}"
-
-
 def check_texts(field, texts, empty_allowed, limits):
+    """Refuse a request's texts (`field` names them) that the limits or the task do not take."""
     if not texts:
         raise ServiceError(422, f"{field}: give at least one")
     if len(texts) > limits.max_sentences:
@@ -93,10 +46,8 @@ async def read_image_request(request, Body, field, limits):
     """
     if request.headers.get("content-type", "").startswith(_FORMS):
         body, blobs = await _read_form(request, Body, field, limits)
-    else:
-        body, texts = _read_json(await request.body(), Body, field)
-        _check_count(field, len(texts), limits)
-        blobs = [_from_base64(field, index, text) for index, text in enumerate(texts)]
+    else:  # up to tens of MB to parse: off the event loop, which serves every other connection
+        body, blobs = await asyncio.to_thread(_read_json_images, await request.body(), Body, field, limits)
     for index, blob in enumerate(blobs):
         if len(blob) > limits.max_image_bytes:
             raise ServiceError(413, f"{field}[{index}] is {len(blob):,} bytes; at most {limits.max_image_bytes:,}")
@@ -107,13 +58,22 @@ def decode_images(field, blobs, size, limits) -> list:
     """Encoded images -> (size, size, 3) uint8 arrays, padded and resized as image files are for training."""
     pixels = []
     for index, blob in enumerate(blobs):
+        name = f"{field}[{index}]"
         try:
-            image = open_rgb(io.BytesIO(blob), f"{field}[{index}]", max_pixels=limits.max_image_pixels)
+            image = open_rgb(io.BytesIO(blob), name, max_pixels=limits.max_image_pixels, formats=SERVED_FORMATS)
+            pixels.append(square_pixels(image, size))
         except ImageError as error:
-            status = 413 if error.kind == "image too large" else 422
-            detail = error.problem if error.kind == "image too large" else "not an image Pillow can read, or cut short"
-            raise ServiceError(status, f"{field}[{index}]: {detail}") from None
-        pixels.append(square_pixels(image, size))
+            if error.kind == "too many pixels":
+                raise ServiceError(413, f"{name}: {error.problem}") from None
+            if error.kind == "image too large":  # Pillow's own decompression-bomb limit, above ours
+                raise ServiceError(413, f"{name}: too many pixels to decode safely; at most "
+                                   f"{limits.max_image_pixels:,}") from None
+            raise ServiceError(422, f"{name}: not a {', '.join(SERVED_FORMATS)} image Pillow can read, or cut "
+                               "short") from None
+        except MemoryError:
+            raise ServiceError(413, f"{name}: too large to decode") from None
+        except Exception as error:  # noqa: BLE001  (a decoder's failure on crafted bytes is the image's problem)
+            raise ServiceError(422, f"{name}: cannot be decoded ({type(error).__name__}: {error})") from None
     return pixels
 
 
@@ -124,6 +84,12 @@ def image_request_schema(Body, field):
         "type": "array", "items": {"type": "string", "format": "binary"}, "description": "the image files"}}}
     return {"requestBody": {"required": True, "content": {"application/json": {"schema": schema},
                                                           MULTIPART: {"schema": form}}}}
+
+
+def _read_json_images(raw, Body, field, limits):
+    body, texts = _read_json(raw, Body, field)
+    _check_count(field, len(texts), limits)
+    return body, [_from_base64(field, index, text) for index, text in enumerate(texts)]
 
 
 def _read_json(raw, Body, field):
@@ -143,6 +109,16 @@ async def _read_form(request, Body, field, limits):
         form = await request.form(max_files=limits.max_images + 1, max_fields=64)
     except HTTPException as error:  # Starlette's refusal of a malformed or oversized form
         raise ServiceError(413 if "Too many" in str(error.detail) else 400, f"the form: {error.detail}") from None
+    except Exception as error:  # noqa: BLE001  (older Starlettes let the parser's own errors through)
+        raise ServiceError(400, f"the form cannot be parsed ({type(error).__name__}: {error})") from None
+    try:
+        return await _form_inputs(form, Body, field, limits)
+    finally:
+        await form.close()
+
+
+async def _form_inputs(form, Body, field, limits):
+    """A parsed form's settings (as `Body`, `field` empty) and the bytes of the files sent as `field`."""
     files, settings = [], {}
     for key, value in form.multi_items():
         if isinstance(value, UploadFile) != (key == field):
@@ -158,9 +134,7 @@ async def _read_form(request, Body, field, limits):
         body = Body.model_validate({**settings, field: []}, strict=False)
     except ValidationError as error:
         raise ServiceError(422, first_problem(error.errors(), location_start=0)) from None
-    blobs = [await upload.read(limits.max_image_bytes + 1) for upload in files]
-    await form.close()
-    return body, blobs
+    return body, [await upload.read(limits.max_image_bytes + 1) for upload in files]
 
 
 def _check_count(field, count, limits):
@@ -173,8 +147,8 @@ def _check_count(field, count, limits):
 def _from_base64(field, index, text):
     if text.startswith(_DATA_URL_PREFIX):
         text = text.partition(",")[2]
-    try:
-        return base64.b64decode(text, validate=True)
+    try:  # without the line breaks `base64` and `base64.encodebytes` write every 76 characters
+        return base64.b64decode("".join(text.split()), validate=True)
     except (binascii.Error, ValueError):
         raise ServiceError(422, f"{field}[{index}]: not base64 (send the file's bytes base64-encoded, or upload "
                            "it as multipart/form-data)") from None

@@ -48,6 +48,7 @@ class ServedPredictor:
 
     @property
     def image_size(self) -> int:
+        """The side of the square images an image route's `decode` gets."""
         return self.predictor.model.image_size
 
     def warm_up_input(self):
@@ -91,6 +92,13 @@ class RecentSearches:
             return self.entries[key]
 
 
+class ImageInputs(ServedRequest):
+    """The body of an image route: its `images` field (and a form's files of that name, `serving/requests.py`)."""
+
+    images: list[str] = Field(description="the images (PNG, JPEG, GIF, WebP, BMP or TIFF), base64-encoded; or send "
+                              "them as files named `images` in a multipart/form-data body")
+
+
 class SearchRequest(ServedRequest):
     """The search settings default to the run's `decode:` config and are checked like a config file's."""
 
@@ -119,22 +127,27 @@ class ServedSearch(ServedPredictor):
         raise NotImplementedError
 
     def decode_with(self, predictor, inputs, with_attention) -> list:
+        """One JSON-ready result per input, decoded as one batch by `predictor` (one of `rebuilt`'s)."""
         raise NotImplementedError
 
     def check(self, settings):
         self._decode_config(settings)
 
     def decode(self, settings, inputs):
-        search = {key: value for key, value in settings.items() if key != "with_attention"}
-        return self.decode_with(self.searches.get(search), inputs, settings.get("with_attention", False))
+        return self.decode_with(self.searches.get(_search_settings(settings)), inputs,
+                                settings.get("with_attention", False))
 
     def defaults(self):
         decode = self.predictor.decode_config
         return {key: getattr(decode, key) for key in self.SEARCH_SETTINGS}
 
     def _decode_config(self, settings):
-        changes = {key: value for key, value in settings.items() if key != "with_attention"}
-        return updated_decode(self.predictor.decode_config, changes, source="request")
+        return updated_decode(self.predictor.decode_config, _search_settings(settings), source="request")
+
+
+def _search_settings(settings):
+    """A request's settings less `with_attention`, which the search is compiled both with and without."""
+    return {key: value for key, value in settings.items() if key != "with_attention"}
 
 
 def hypotheses_as_json(result, with_attention) -> dict:

@@ -5,6 +5,7 @@ from pathlib import Path
 
 import numpy as np
 
+from seq2seq.batch_shapes import padded_rows
 from seq2seq.config import updated_decode
 from seq2seq.data.images import image_pixels
 from seq2seq.errors import Seq2SeqError
@@ -12,7 +13,6 @@ from seq2seq.search.hypotheses import BestHypothesis, read_hypotheses
 from seq2seq.tasks.captioning.model import CaptionModel
 from seq2seq.models.loading import check_size, load_run_model
 from seq2seq.search import CompiledSearch, image_inputs
-from seq2seq.search.batch_shapes import padded_rows
 from seq2seq.data.tokenizer import TARGET_NAME, Tokenizer
 
 

@@ -1,14 +1,12 @@
 """`POST /caption` of `seq2seq serve`: images in (base64 in JSON, or files in a multipart form), captions out."""
 
 import numpy as np
-from pydantic import Field
 
-from seq2seq.serving.routes import SearchRequest, ServedSearch, hypotheses_as_json
+from seq2seq.serving.routes import ImageInputs, SearchRequest, ServedSearch, hypotheses_as_json
 
 
-class CaptionRequest(SearchRequest):
-    images: list[str] = Field(description="the images (PNG, JPEG... any format Pillow reads), base64-encoded; or "
-                              "send them as files named `images` in a multipart/form-data body")
+class CaptionRequest(ImageInputs, SearchRequest):
+    """Images, and the search settings translation takes."""
 
 
 class ServedCaptioner(ServedSearch):

@@ -5,9 +5,9 @@ from dataclasses import dataclass
 import numpy as np
 import tensorflow as tf
 
+from seq2seq.batch_shapes import padded_ids
 from seq2seq.config import SETTINGS_WITHOUT_SEARCH
 from seq2seq.data.labels import LABELS_FILE, LabelVocabulary
-from seq2seq.search.batch_shapes import padded_ids
 from seq2seq.data.readers import normalize_text
 from seq2seq.data.tokenizer import SOURCE_NAME, Tokenizer
 from seq2seq.errors import Seq2SeqError
@@ -50,7 +50,7 @@ class Classifier:
         self.labels = labels
         self.max_length = max_length
         self.batch_size = batch_size
-        # One trace for every batch shape: prediction pads each batch to its own longest text.
+        # One trace for every batch shape (batches are padded to one of a few: batch_shapes.py).
         self._predict = tf.function(self._probabilities_and_weights, reduce_retracing=True,
                                     input_signature=[tf.TensorSpec((None, None), tf.int32)])
 

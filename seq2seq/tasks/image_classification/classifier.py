@@ -11,12 +11,12 @@ from pathlib import Path
 import numpy as np
 import tensorflow as tf
 
+from seq2seq.batch_shapes import padded_rows
 from seq2seq.config import SETTINGS_WITHOUT_SEARCH
 from seq2seq.data.images import image_pixels
 from seq2seq.data.labels import LABELS_FILE, LabelVocabulary
 from seq2seq.errors import Seq2SeqError
 from seq2seq.models.loading import check_size, load_run_model
-from seq2seq.search.batch_shapes import padded_rows
 from seq2seq.tasks.image_classification.model import ImageClassifierModel
 
 

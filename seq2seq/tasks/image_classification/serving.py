@@ -4,28 +4,23 @@ their most probable labels out."""
 import numpy as np
 from pydantic import Field
 
-from seq2seq.errors import Seq2SeqError
-from seq2seq.serving.routes import ServedPredictor, ServedRequest, labels_as_json
+from seq2seq.serving.routes import ImageInputs, labels_as_json
+from seq2seq.tasks.classification.serving import ServedClassifier
 
 
-class ClassifyImagesRequest(ServedRequest):
-    images: list[str] = Field(description="the images (PNG, JPEG... any format Pillow reads), base64-encoded; or "
-                              "send them as files named `images` in a multipart/form-data body")
+class ClassifyImagesRequest(ImageInputs):
     top_k: int = Field(1, ge=1, description="how many labels to return per image, the most probable first")
     with_attention: bool = Field(False, description="add where the classifier looked: its pooling weights over the "
                                  "image's grid, rows x columns")
 
 
-class ServedImageClassifier(ServedPredictor):
+class ServedImageClassifier(ServedClassifier):
+    """The text classifier's settings (`top_k`) and answer, for images, with where it looked on request."""
+
     path = "/classify-image"
     Request = ClassifyImagesRequest
     inputs_field = "images"
     takes_images = True
-
-    def check(self, settings):
-        labels = len(self.predictor.labels)
-        if settings.get("top_k", 1) > labels:
-            raise Seq2SeqError(f"top_k: this run has {labels} labels, got {settings['top_k']}")
 
     def decode(self, settings, pixels):
         results = []
@@ -34,6 +29,3 @@ class ServedImageClassifier(ServedPredictor):
             if settings.get("with_attention"):
                 results[-1]["attention"] = np.round(found.attention.astype(float), 4).tolist()
         return results
-
-    def defaults(self):
-        return {"top_k": 1, "labels": list(self.predictor.labels.names)}

@@ -10,8 +10,8 @@ cased and punctuated. Each word's label is the best one at its first piece (`seq
 import tensorflow as tf
 from keras import ops
 
+from seq2seq.batch_shapes import padded_ids
 from seq2seq.data.labels import LABELS_FILE, LabelVocabulary
-from seq2seq.search.batch_shapes import padded_ids
 from seq2seq.data.readers import normalize_text
 from seq2seq.data.tokenizer import SOURCE_NAME, Tokenizer
 from seq2seq.data.truecase import restore, words_and_labels

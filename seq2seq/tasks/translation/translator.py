@@ -4,6 +4,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 
+from seq2seq.batch_shapes import padded_ids
 from seq2seq.config import updated_decode
 from seq2seq.tasks.translation.ensemble import EnsembleModel, check_same_tokenizers
 from seq2seq.errors import Seq2SeqError
@@ -12,7 +13,6 @@ from seq2seq.tasks.translation.model import TranslationModel
 from seq2seq.models.loading import check_size, load_run_model
 from seq2seq.training.run_dir import RunDirectory
 from seq2seq.search import CompiledSearch
-from seq2seq.search.batch_shapes import padded_ids
 from seq2seq.tokens import EOS_ID
 from seq2seq.data.tokenizer import load_tokenizers
 
