@@ -110,13 +110,19 @@ class SearchRequest(ServedRequest):
 
 
 class ServedSearch(ServedPredictor):
-    """A run decoded by a beam or greedy search whose settings a request may change (`SearchRequest`).
+    """A run decoded by a search (beam, greedy or sampling) whose settings a request may change
+    (`SEARCH_SETTINGS`, checked like a config file's `decode:`).
 
     Subclasses say how to rebuild their predictor with other decode settings and how to decode a batch
     with one such predictor.
     """
 
     SEARCH_SETTINGS = ("beam_size", "n_best", "length_penalty", "coverage_penalty")
+
+    @property
+    def base_decode(self):
+        """The run's own decode settings, which a request's change."""
+        return self.predictor.decode_config
 
     def __init__(self, predictor):
         super().__init__(predictor)
@@ -138,11 +144,10 @@ class ServedSearch(ServedPredictor):
                                 settings.get("with_attention", False))
 
     def defaults(self):
-        decode = self.predictor.decode_config
-        return {key: getattr(decode, key) for key in self.SEARCH_SETTINGS}
+        return {key: getattr(self.base_decode, key) for key in self.SEARCH_SETTINGS}
 
     def _decode_config(self, settings):
-        return updated_decode(self.predictor.decode_config, _search_settings(settings), source="request")
+        return updated_decode(self.base_decode, _search_settings(settings), source="request")
 
 
 def _search_settings(settings):

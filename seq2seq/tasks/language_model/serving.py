@@ -4,11 +4,7 @@ from typing import Optional
 
 from pydantic import Field
 
-from seq2seq.config import updated_decode
-from seq2seq.serving.routes import RecentSearches, ServedPredictor, ServedRequest
-
-SETTINGS = ("n_best", "beam_size", "sample", "temperature", "top_k", "seed", "max_generated_length")
-
+from seq2seq.serving.routes import ServedRequest, ServedSearch
 
 class GenerateRequest(ServedRequest):
     """The settings default to the run's `decode:` config (sampling or search) and are checked like it."""
@@ -23,23 +19,19 @@ class GenerateRequest(ServedRequest):
     max_generated_length: Optional[int] = Field(None, ge=1, le=2000)
 
 
-class ServedLanguageModel(ServedPredictor):
+class ServedLanguageModel(ServedSearch):
     path = "/generate"
     Request = GenerateRequest
     inputs_field = "prompts"
     empty_inputs = True
+    SEARCH_SETTINGS = ("n_best", "beam_size", "sample", "temperature", "top_k", "seed", "max_generated_length")
 
-    def __init__(self, language_model):
-        super().__init__(language_model)
-        self.searches = RecentSearches(language_model, lambda settings: type(language_model)(
-            language_model.model, language_model.tokenizer,
-            updated_decode(language_model.decode, settings, source="request")))
+    @property
+    def base_decode(self):
+        return self.predictor.decode
 
-    def check(self, settings):
-        updated_decode(self.predictor.decode, settings, source="request")
+    def rebuilt(self, decode_config):
+        return type(self.predictor)(self.predictor.model, self.predictor.tokenizer, decode_config)
 
-    def decode(self, settings, prompts):
-        return [{"texts": texts} for texts in self.searches.get(settings).generate(prompts)]
-
-    def defaults(self):
-        return {key: getattr(self.predictor.decode, key) for key in SETTINGS}
+    def decode_with(self, language_model, prompts, with_attention):
+        return [{"texts": texts} for texts in language_model.generate(prompts)]
