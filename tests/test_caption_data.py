@@ -2,7 +2,6 @@
 
 import io
 import json
-import tarfile
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -10,13 +9,14 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from seq2seq.data import tuxpaint
+from seq2seq.data import debian, tuxpaint
 from seq2seq.data.caption_readers import flickr8k_split_names, read_coco, read_flickr8k, read_karpathy
 from seq2seq.data.captions import CaptionedImages, load_caption_split
 from seq2seq.data.images import ImageError, load_image, load_images
 from seq2seq.data.readers import SkipCounter
 from seq2seq.data.shapes import COLOURS, build_shapes, read_shapes, scene, split_of
 from seq2seq.errors import ConfigError, DataError, Seq2SeqError
+from debian_package_stub import fake_deb
 
 WHITE = (255, 255, 255)
 
@@ -338,20 +338,6 @@ def fake_package(root: Path) -> Path:
     return root
 
 
-def fake_deb(package: Path, deb: Path) -> Path:
-    """A .deb as dpkg builds it: an ar archive of debian-binary, control.tar.xz and data.tar.xz."""
-    data = io.BytesIO()
-    with tarfile.open(fileobj=data, mode="w:xz") as archive:
-        archive.add(package, arcname=".")
-    members = [("debian-binary", b"2.0\n"), ("control.tar.xz", b""), ("data.tar.xz", data.getvalue())]
-    with open(deb, "wb") as handle:
-        handle.write(b"!<arch>\n")
-        for name, content in members:
-            handle.write(f"{name:<16}{0:<12}{0:<6}{0:<6}{100644:<8}{len(content):<10}`\n".encode())
-            handle.write(content + b"\n" * (len(content) % 2))
-    return deb
-
-
 def test_tuxpaint_build_from_an_unpacked_package(tmp_path):
     logged = []
     directory = tuxpaint.build_tuxpaint(tmp_path / "cache", from_dir=fake_package(tmp_path / "pkg"), log=logged.append)
@@ -386,12 +372,12 @@ def test_tuxpaint_from_a_deb_file_matches_and_is_reused(tmp_path, monkeypatch):
     deb = fake_deb(package, tmp_path / "tuxpaint-stamps-default_1.0_all.deb")
     from_deb = tuxpaint.build_tuxpaint(tmp_path / "b", from_dir=deb, log=print)
     assert (from_dir / "captions.tsv").read_text() == (from_deb / "captions.tsv").read_text()
-    monkeypatch.setattr(tuxpaint, "_download_deb", lambda *_: pytest.fail("a complete set must be reused"))
+    monkeypatch.setattr(tuxpaint, "download_packages", lambda *_: pytest.fail("a complete set must be reused"))
     assert tuxpaint.build_tuxpaint(tmp_path / "b", log=print) == from_deb
 
 
 def test_tuxpaint_without_apt_get_says_what_to_do(tmp_path, monkeypatch):
-    monkeypatch.setattr(tuxpaint.shutil, "which", lambda _: None)
+    monkeypatch.setattr(debian.shutil, "which", lambda _: None)
     with pytest.raises(Seq2SeqError, match=r"apt-get was not found.*--from PATH"):
         tuxpaint.build_tuxpaint(tmp_path, log=print)
     with pytest.raises(Seq2SeqError, match="no Tux Paint stamps found"):

