@@ -34,7 +34,9 @@ class DataConfig:
     """Which corpus to read, in which direction, and how to treat bad rows (and bad images).
 
     `corpus` is one of the task's corpora (default: the task's first; `seq2seq.tasks` lists them).
-    Translation reads `bible-es-en` or `files` (`train`/`dev`/`test` in `format`). Captioning reads
+    Translation reads `bible-es-en`, `software-es-en` (Debian's message catalogs) or `files`
+    (`train`/`dev`/`test` in `format`), or a mixture: `corpora` lists several (see `CorpusConfig`), and
+    `corpus` is then `mixed`; the other keys (languages, lengths, bad rows, cache) apply to each. Captioning reads
     `shapes` (built in, `synthetic_images` of them), `tuxpaint` (captions in `target_lang`, en or es),
     `flickr8k` or `coco`: those two need `captions` (Flickr8k captions.txt or Flickr8k.token.txt; COCO
     captions_*.json files), `images` (their directory) and `splits` (a Karpathy dataset_*.json, or for
@@ -56,10 +58,65 @@ class DataConfig:
     max_target_length: int = 100
     max_train_pairs: Optional[int] = None
     cache_dir: Optional[str] = None
+    corpora: list = field(default_factory=list)
     captions: list = field(default_factory=list)
     images: Optional[str] = None
     splits: Optional[str] = None
     synthetic_images: int = 3000
+
+
+MIXED_CORPUS = "mixed"  # data.corpus of a run whose data.corpora lists several
+
+
+@dataclass
+class CorpusConfig:
+    """One corpus of a translation mixture (an entry of `data.corpora`): a built-in `corpus`, or `files`
+    with their own `train`/`dev`/`test`, `format`, `columns` and `extra_references`. `name` (default:
+    the corpus) names its dev scores (`dev_bleu_NAME`) and evaluation files. `weight` is how many times
+    an epoch reads its training pairs on average: 2 reads each twice, 0.5 a half of them, drawn once
+    with the run's seed (so a resumed run reads the same pairs)."""
+
+    corpus: str = ""
+    name: Optional[str] = None
+    weight: float = 1.0
+    format: Literal["aligned", "tsv", "tatoeba"] = "aligned"
+    train: Optional[str] = None
+    dev: Optional[str] = None
+    test: Optional[str] = None
+    columns: list = field(default_factory=lambda: [0, 1])
+    extra_references: list = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class CorpusPart:
+    """A corpus as a run reads it: its name, its weight, and the `data:` settings that read it alone."""
+
+    name: str
+    weight: float
+    data: "DataConfig"
+
+
+def corpus_parts(data, source="config") -> list:
+    """The corpora a run reads, as `CorpusPart`s: one of weight 1, or each entry of `data.corpora`."""
+    if not data.corpora:
+        return [CorpusPart(data.corpus, 1.0, data)]
+    parts = []
+    for index, raw in enumerate(data.corpora):
+        key = f"data.corpora[{index}]"
+        entry = _build(CorpusConfig, raw, source, prefix=f"{key}.")
+        if not entry.corpus or entry.corpus == MIXED_CORPUS:
+            raise ConfigError(f"{source}: '{key}.corpus' must name a corpus (e.g. bible-es-en, software-es-en, files)")
+        name = entry.name or entry.corpus
+        if not re.fullmatch(r"[A-Za-z0-9_.-]+", name):
+            raise ConfigError(f"{source}: '{key}.name' may hold letters, digits, '_', '.' and '-' only, got {name!r}")
+        if name in (part.name for part in parts):
+            raise ConfigError(f"{source}: two entries of data.corpora are named {name!r}; give each a distinct 'name'")
+        if not entry.weight > 0:
+            raise ConfigError(f"{source}: '{key}.weight' must be above 0, got {entry.weight}")
+        settings = {column: getattr(entry, column) for column in
+                    ("corpus", "format", "train", "dev", "test", "columns", "extra_references")}
+        parts.append(CorpusPart(name, entry.weight, dataclasses.replace(data, corpora=[], **settings)))
+    return parts
 
 
 @dataclass
@@ -67,7 +124,11 @@ class TokenizerConfig:
     """SentencePiece settings. `sampling_alpha` above 0 turns on subword regularisation for the training
     pairs of a translation run (unigram models only): each epoch reads each sentence in one of its
     `sampling_nbest` best segmentations, drawn with probability proportional to P ** alpha, so small
-    alphas sample widely and large ones mostly keep the best (seq2seq.data.subword_sampling)."""
+    alphas sample widely and large ones mostly keep the best (seq2seq.data.subword_sampling).
+
+    `placeholders` (translation) protects `%s`, `{0}`, `%(name)s`, markup and written escapes: they are
+    masked as one-piece symbols in training and translation, and the source's own text is put back in the
+    output (seq2seq.data.placeholders), so the model can neither cut nor garble them."""
 
     type: Literal["unigram", "bpe", "char"] = "unigram"
     vocab_size: int = 8000
@@ -75,6 +136,7 @@ class TokenizerConfig:
     character_coverage: float = 1.0
     sampling_alpha: float = 0.0
     sampling_nbest: int = 8
+    placeholders: bool = False
 
 
 @dataclass
@@ -294,7 +356,7 @@ def config_from_dict(raw: dict, source: str = "config") -> Config:
 
     task = task_named(raw.get("task", Config.task), source)
     config = _build(Config, raw, source, prefix="")
-    config.data.corpus = config.data.corpus or task.corpora[0]
+    config.data.corpus = config.data.corpus or (MIXED_CORPUS if config.data.corpora else task.corpora[0])
     config.train.early_stopping.metric = config.train.early_stopping.metric or next(iter(task.dev_metrics))
     _check_consistency(config, task, source)
     return config
@@ -382,9 +444,17 @@ def _check_training_extras(train, source):
 
 def _check_task(config, task, source):
     """The corpus, the early-stopping metric and the model keys must be ones the task reads."""
-    if config.data.corpus not in task.corpora:
-        raise ConfigError(f"{source}: 'data.corpus: {config.data.corpus}' is not a {task.name} corpus; "
-                          f"use one of {', '.join(task.corpora)} (or set 'task')")
+    data = config.data
+    if data.corpora and MIXED_CORPUS not in task.corpora:
+        raise ConfigError(f"{source}: 'data.corpora' (a mixture of corpora) is for translation runs")
+    if data.corpora and data.corpus != MIXED_CORPUS:
+        raise ConfigError(f"{source}: 'data.corpora' replaces 'data.corpus' (here {data.corpus!r}); set one of the two")
+    if data.corpus == MIXED_CORPUS and not data.corpora:
+        raise ConfigError(f"{source}: 'data.corpus: mixed' needs the corpora to mix in 'data.corpora'")
+    for part in corpus_parts(data, source):
+        if part.data.corpus not in task.corpora or (data.corpora and part.data.corpus == MIXED_CORPUS):
+            raise ConfigError(f"{source}: 'data.corpus: {part.data.corpus}' is not a {task.name} corpus; "
+                              f"use one of {', '.join(c for c in task.corpora if c != MIXED_CORPUS)} (or set 'task')")
     metric = config.train.early_stopping.metric
     if metric not in task.dev_metrics:
         close = difflib.get_close_matches(str(metric), task.dev_metrics, n=1)

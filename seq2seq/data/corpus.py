@@ -3,11 +3,15 @@
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import random
+
 from seq2seq.data.bible import build_bible_corpus
+from seq2seq.data.software import build_software_corpus
 from seq2seq.data.readers import SkipCounter, normalize_text, read_parallel
 from seq2seq.errors import ConfigError, DataError
 
 SPLITS = ("train", "dev", "test")
+BUILT_IN = {"bible-es-en": build_bible_corpus, "software-es-en": build_software_corpus}
 
 
 @dataclass
@@ -29,8 +33,8 @@ class Split:
 
 def split_location(data_config, split):
     """(format, path) of a split: the built-in corpus resolves to its cached aligned files."""
-    if data_config.corpus == "bible-es-en":
-        corpus = build_bible_corpus(data_config.cache_dir, log=lambda *_: None)
+    if data_config.corpus in BUILT_IN:
+        corpus = BUILT_IN[data_config.corpus](data_config.cache_dir, log=lambda *_: None)
         return "aligned", corpus.prefix(split)
     path = getattr(data_config, split)
     if path is None:
@@ -68,3 +72,11 @@ def load_split(data_config, split, skips=None, with_extra_references=False) -> S
                             "pairs; extra references need every row of the split to be kept")
         extra[language] = lines
     return Split(sources, targets, extra)
+
+
+def weighted_rows(count: int, weight: float, seed: int) -> list[int]:
+    """The rows of a corpus of `count` pairs that an epoch reads at `weight` (data.corpora): every row
+    int(weight) times, plus a share weight - int(weight) of the rows drawn without replacement by `seed`."""
+    whole, fraction = divmod(weight, 1)
+    extra = random.Random(seed).sample(range(count), round(fraction * count))
+    return [row for _ in range(int(whole)) for row in range(count)] + sorted(extra)

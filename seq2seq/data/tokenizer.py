@@ -31,12 +31,13 @@ class Tokenizer:
 
     @classmethod
     def train(
-        cls, texts, model_prefix, vocab_size, model_type="unigram", character_coverage=1.0
+        cls, texts, model_prefix, vocab_size, model_type="unigram", character_coverage=1.0, user_symbols=()
     ) -> "Tokenizer":
         """Train on an iterable of sentences and write `{model_prefix}.model` and `.vocab`.
 
         `vocab_size` is an upper bound: small corpora get a smaller vocabulary
-        instead of an error, so toy experiments work with default settings.
+        instead of an error, so toy experiments work with default settings. `user_symbols` are
+        always one piece each, wherever they occur (the placeholder masks of seq2seq.data.placeholders).
         """
         if model_type not in MODEL_TYPES:
             raise ConfigError(
@@ -56,6 +57,7 @@ class Tokenizer:
                 unk_id=UNK_ID,
                 bos_id=BOS_ID,
                 eos_id=EOS_ID,
+                user_defined_symbols=list(user_symbols),
                 num_threads=TRAINING_THREADS,
                 minloglevel=2,
             )
@@ -131,6 +133,7 @@ def train_tokenizers(
     model_type="unigram",
     joint=False,
     character_coverage=1.0,
+    user_symbols=(),
 ) -> tuple[Tokenizer, Tokenizer]:
     """Train source/target tokenizers in `out_dir`, or one shared model if `joint`.
 
@@ -141,7 +144,7 @@ def train_tokenizers(
         (vocab_size, vocab_size) if isinstance(vocab_size, int) else tuple(vocab_size)
     )
     out_dir = Path(out_dir)
-    options = {"model_type": model_type, "character_coverage": character_coverage}
+    options = {"model_type": model_type, "character_coverage": character_coverage, "user_symbols": user_symbols}
     if joint:
         both_sides = itertools.chain(source_texts, target_texts)
         shared = Tokenizer.train(both_sides, out_dir / JOINT_NAME, source_size, **options)

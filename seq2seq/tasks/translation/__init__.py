@@ -1,6 +1,7 @@
 """Translation (unequal many-to-many): a recurrent encoder, attention decoder, and the search.
 
-Data: the built-in Spanish-English Bible (`bible-es-en`) or the user's parallel files (`files`).
+Data: the built-in Spanish-English Bible (`bible-es-en`), Debian's software messages (`software-es-en`), the
+user's parallel files (`files`), or a weighted mixture of them (`data.corpora`; the corpus is then `mixed`).
 """
 
 from pathlib import Path
@@ -13,7 +14,7 @@ from seq2seq.tasks.base import PER_TOKEN_DEV_LOSS, TaskDefinition
 @register_task("translation")
 class Translation(TaskDefinition):
     description = "translate text with an attention encoder-decoder"
-    corpora = ("bible-es-en", "files")
+    corpora = ("bible-es-en", "software-es-en", "files", "mixed")
     dev_metrics = {"dev_bleu": ("dev_bleu", "max"), "dev_chrf": ("dev_chrf", "max"), "dev_loss": PER_TOKEN_DEV_LOSS}
     model_keys = ("cell", "mtrnn_timescales", "embedding_dim", "encoder_units", "encoder_layers", "bidirectional", "decoder_units",
                   "decoder_layers", "attention", "attention_units", "dropout", "tie_embeddings", "context_gate",

@@ -44,6 +44,10 @@ def export_run(run_dir, out_dir, log=print, model_file=None, **decode_settings) 
         raise Seq2SeqError(f"{out_dir} exists; choose another directory or remove it")
     tensorflow_text = _import_tensorflow_text()
     translator = Translator.load(run_dir, model_file=model_file, **decode_settings)
+    if translator.protect_placeholders:
+        raise Seq2SeqError(f"{run_dir} was trained with tokenizer.placeholders, whose masking runs in Python "
+                           "(seq2seq.data.placeholders) and is not in the SavedModel graph; serve the run with "
+                           "`seq2seq serve` or the Python API instead")
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     temporary = out_dir.with_name(f".{out_dir.name}.tmp-{os.getpid()}")
     shutil.rmtree(temporary, ignore_errors=True)  # left by a killed export that had our process id

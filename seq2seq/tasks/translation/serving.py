@@ -15,9 +15,7 @@ class ServedTranslator(ServedSearch):
     inputs_field = "sentences"
 
     def rebuilt(self, decode_config):
-        translator = self.predictor
-        return type(translator)(translator.model, translator.source_tokenizer, translator.target_tokenizer,
-                                decode_config)
+        return self.predictor.with_decode(decode_config)
 
     def decode_with(self, translator, sentences, with_attention):
         results = []

@@ -2,7 +2,9 @@
 
 import dataclasses
 
-from seq2seq.data.corpus import load_split
+from seq2seq.config import corpus_parts
+from seq2seq.data.corpus import Split, load_split, weighted_rows
+from seq2seq.data.placeholders import mask, placeholder_symbols
 from seq2seq.data.pipeline import batches_per_epoch, bucket_boundaries, encode_pairs, make_dataset
 from seq2seq.data.readers import SkipCounter
 from seq2seq.data.subword_sampling import SampledSegmentations, segmentation_candidates
@@ -15,22 +17,26 @@ from seq2seq.tasks.translation.translator import Translator
 
 
 class TranslationTask:
-    """Reads the corpus and tokenizes it once (training the tokenizers for a new run), then serves
-    the model, its batches and its dev score to the shared training loop in `seq2seq.training.loop`."""
+    """Reads the corpus (or the mixture of `data.corpora`) and tokenizes it once (training the
+    tokenizers for a new run), then serves the model, its batches and its dev scores (per corpus of a
+    mixture) to the shared training loop in `seq2seq.training.loop`."""
 
     model_class = TranslationModel
 
     def __init__(self, config, run, resume, log=print):
         self.config = config
         self.log = log
-        train_split, self.dev_split = _load_training_splits(config, log)
+        train_split, self.dev_splits = _load_training_splits(config, log)
+        self.dev_split = Split([s for split in self.dev_splits.values() for s in split.sources],
+                               [t for split in self.dev_splits.values() for t in split.targets])
+        tokenizer = config.tokenizer
         if resume:
             self.source_tokenizer, self.target_tokenizer = load_tokenizers(run.path)
         else:
             self.source_tokenizer, self.target_tokenizer = train_tokenizers(
-                train_split.sources, train_split.targets, run.path, config.tokenizer.vocab_size,
-                model_type=config.tokenizer.type, joint=config.tokenizer.joint,
-                character_coverage=config.tokenizer.character_coverage)
+                *_masked(train_split, tokenizer.placeholders), run.path, tokenizer.vocab_size,
+                model_type=tokenizer.type, joint=tokenizer.joint, character_coverage=tokenizer.character_coverage,
+                user_symbols=placeholder_symbols() if tokenizer.placeholders else ())
         log(f"vocabulary: {self.source_tokenizer.vocab_size} source / {self.target_tokenizer.vocab_size} "
             "target pieces")
         self.train_pairs = self._encode_training_pairs(train_split)
@@ -52,22 +58,34 @@ class TranslationTask:
         train_batches = make_dataset(self.train_pairs, self.config.train.batch_size, self.boundaries,
                                      shuffle_seed=self.config.seed, first_epoch=first_epoch, epochs=None,
                                      shuffle_buffer=self.config.train.shuffle_buffer)
-        dev_pairs = encode_pairs(self.dev_split.sources, self.dev_split.targets, self.source_tokenizer,
-                                 self.target_tokenizer)
+        dev_pairs = encode_pairs(*_masked(self.dev_split, self.config.tokenizer.placeholders),
+                                 self.source_tokenizer, self.target_tokenizer)
         return train_batches, make_dataset(dev_pairs, self.config.train.batch_size, bucket_boundaries(dev_pairs, 4))
 
     def dev_scorer(self, model):
-        """Greedy dev BLEU and chrF: they follow training every epoch, so they use the fastest search."""
-        dev_limit = self.config.train.dev_bleu_sentences or len(self.dev_split)
-        sources, references = self.dev_split.sources[:dev_limit], [self.dev_split.targets[:dev_limit]]
+        """Greedy dev BLEU and chrF: they follow training every epoch, so they use the fastest search.
+
+        `train.dev_bleu_sentences` are taken from each corpus; a mixture's `dev_bleu`/`dev_chrf` (what
+        early stopping reads) score them all together, and `dev_bleu_NAME`/`dev_chrf_NAME` each corpus."""
+        limit = self.config.train.dev_bleu_sentences or None
+        samples = {name: (split.sources[:limit], split.targets[:limit]) for name, split in self.dev_splits.items()}
         translator = self._greedy_translator(model)
 
         def score():
-            hypotheses = translator.translate(sources)
-            scores = translation_scores(hypotheses, references, metrics=("bleu", "chrf"))
-            return ({"dev_bleu": scores["bleu"], "dev_chrf": scores["chrf"]},
-                    f"dev BLEU {scores['bleu']:.2f}  chrF {scores['chrf']:.2f} on {len(sources)} sentences; "
-                    f"e.g. {hypotheses[0]!r}")
+            metrics, described, all_hypotheses, all_references = {}, [], [], []
+            for name, (sources, references) in samples.items():
+                hypotheses = translator.translate(sources)
+                all_hypotheses += hypotheses
+                all_references += references
+                if len(samples) > 1:
+                    scores = translation_scores(hypotheses, [references], metrics=("bleu", "chrf"))
+                    metrics |= {f"dev_bleu_{name}": scores["bleu"], f"dev_chrf_{name}": scores["chrf"]}
+                    described.append(f"{name} {scores['bleu']:.2f}")
+            scores = translation_scores(all_hypotheses, [all_references], metrics=("bleu", "chrf"))
+            per_corpus = f" ({', '.join(described)})" if described else ""
+            return ({"dev_bleu": scores["bleu"], "dev_chrf": scores["chrf"], **metrics},
+                    f"dev BLEU {scores['bleu']:.2f}{per_corpus}  chrF {scores['chrf']:.2f} on {len(all_hypotheses)} "
+                    f"sentences; e.g. {all_hypotheses[0]!r}")
 
         return score
 
@@ -81,10 +99,12 @@ class TranslationTask:
 
     def _greedy_translator(self, model):
         greedy = dataclasses.replace(self.config.decode, beam_size=1, n_best=1, sample=False)
-        return Translator(model, self.source_tokenizer, self.target_tokenizer, greedy)
+        return Translator(model, self.source_tokenizer, self.target_tokenizer, greedy,
+                          protect_placeholders=self.config.tokenizer.placeholders)
 
     def _encode_training_pairs(self, train_split):
         limits = self.config.data.max_source_length, self.config.data.max_target_length
+        train_split = Split(*_masked(train_split, self.config.tokenizer.placeholders))
         pairs = encode_pairs(train_split.sources, train_split.targets, self.source_tokenizer, self.target_tokenizer,
                              *limits)
         if pairs.dropped_too_long:
@@ -107,13 +127,33 @@ class TranslationTask:
 
 
 def _load_training_splits(config, log):
+    """(the training pairs of every corpus, each repeated per its weight; {corpus name: dev split})."""
     skips = SkipCounter()
-    train_split = load_split(config.data, "train", skips)
-    dev_split = load_split(config.data, "dev", skips)
+    sources, targets, dev_splits = [], [], {}
+    parts = corpus_parts(config.data)
+    for number, part in enumerate(parts):
+        train_split = load_split(part.data, "train", skips)
+        dev_splits[part.name] = load_split(part.data, "dev", skips)
+        kept = len(train_split) if not config.data.max_train_pairs else min(config.data.max_train_pairs, len(train_split))
+        rows = weighted_rows(kept, part.weight, seed=config.seed + number)
+        sources += [train_split.sources[row] for row in rows]
+        targets += [train_split.targets[row] for row in rows]
+        if len(parts) > 1:
+            log(f"corpus {part.name}: {kept} training pairs, weight {part.weight:g} ({len(rows)} read per epoch); "
+                f"{len(dev_splits[part.name])} dev pairs")
     if skips.total:
         log(skips.summary())
-    if config.data.max_train_pairs:
-        train_split.sources = train_split.sources[:config.data.max_train_pairs]
-        train_split.targets = train_split.targets[:config.data.max_train_pairs]
-    log(f"corpus: {len(train_split)} training and {len(dev_split)} dev pairs")
-    return train_split, dev_split
+    log(f"corpus: {len(sources)} training and {sum(map(len, dev_splits.values()))} dev pairs")
+    return Split(sources, targets), dev_splits
+
+
+def _masked(split, placeholders) -> tuple[list, list]:
+    """(sources, targets), with each pair's placeholders masked when `tokenizer.placeholders` is on."""
+    if not placeholders:
+        return split.sources, split.targets
+    sources, targets = [], []
+    for source, target in zip(split.sources, split.targets):
+        masked_source, numbering = mask(source)
+        sources.append(masked_source)
+        targets.append(mask(target, numbering)[0])
+    return sources, targets

@@ -5,6 +5,7 @@ from pathlib import Path
 
 
 from seq2seq.batch_shapes import padded_ids
+from seq2seq.data.placeholders import mask, unmask
 from seq2seq.config import updated_decode
 from seq2seq.tasks.translation.ensemble import EnsembleModel, check_same_tokenizers
 from seq2seq.errors import Seq2SeqError
@@ -27,13 +28,18 @@ class Translation(BestHypothesis):
 
 
 class Translator:
-    """Translates lists of sentences with one model and the search its decode config describes."""
+    """Translates lists of sentences with one model and the search its decode config describes.
 
-    def __init__(self, model, source_tokenizer, target_tokenizer, decode_config):
+    With `protect_placeholders` (a run trained with `tokenizer.placeholders`), each sentence's
+    placeholders are masked before tokenization and put back into every hypothesis.
+    """
+
+    def __init__(self, model, source_tokenizer, target_tokenizer, decode_config, protect_placeholders=False):
         self.model = model
         self.source_tokenizer = source_tokenizer
         self.target_tokenizer = target_tokenizer
         self.decode_config = decode_config
+        self.protect_placeholders = protect_placeholders
         # Keeping attention weights costs time and memory (5 % for beam 5), so only searches that return them do.
         self._searches = {with_attention: CompiledSearch(model, decode_config, with_attention)
                           for with_attention in (False, True)}
@@ -56,7 +62,12 @@ class Translator:
             tokenizers.append((path, source_tokenizer, target_tokenizer))
         check_same_tokenizers(tokenizers)
         model = EnsembleModel(members) if ensemble else members[0]
-        return cls(model, *tokenizers[0][1:], decode)
+        return cls(model, *tokenizers[0][1:], decode, protect_placeholders=config.tokenizer.placeholders)
+
+    def with_decode(self, decode_config) -> "Translator":
+        """The same model and tokenizers with other search settings (the service's per-request ones)."""
+        return type(self)(self.model, self.source_tokenizer, self.target_tokenizer, decode_config,
+                          self.protect_placeholders)
 
     def translate(self, sentences) -> list:
         """Translate a list of sentences; returns a list of strings in the same order."""
@@ -71,7 +82,8 @@ class Translator:
         for index, sentence in enumerate(sentences):
             if not isinstance(sentence, str) or not sentence.strip():
                 raise Seq2SeqError(f"sentence {index + 1} is empty: give text to translate")
-        source_ids = [ids + [EOS_ID] for ids in self.source_tokenizer.encode(sentences)]
+        masked = [mask(sentence) if self.protect_placeholders else (sentence, None) for sentence in sentences]
+        source_ids = [ids + [EOS_ID] for ids in self.source_tokenizer.encode(text for text, _ in masked)]
         results = [None] * len(sentences)
         # Sorting by length keeps padding, and so wasted steps, small in every batch; the batch's shape is
         # rounded to one of a few (batch_shapes.py), so a long-running service's memory stops growing.
@@ -82,6 +94,9 @@ class Translator:
             found = self._searches[with_attention](padded_ids([source_ids[index] for index in batch]))
             for row, index in enumerate(batch):
                 hypotheses = read_hypotheses(found, row, self.target_tokenizer, len(source_ids[index]))
+                numbering = masked[index][1]
+                for hypothesis in hypotheses if numbering is not None else ():
+                    hypothesis.text = unmask(hypothesis.text, numbering)
                 results[index] = Translation(sentences[index], self.source_tokenizer.id_to_piece(source_ids[index]),
                                              hypotheses)
         return results
