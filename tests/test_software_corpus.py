@@ -10,7 +10,9 @@ from seq2seq.cli import main
 from seq2seq.data import software
 from seq2seq.data.gettext_catalogs import Message, read_catalog
 from seq2seq.data.message_cleaning import clean_message
+from seq2seq.data.placeholders import placeholders_match
 from seq2seq.errors import Seq2SeqError
+from seq2seq.paths import default_cache_dir
 
 from debian_package_stub import fake_deb
 
@@ -171,3 +173,26 @@ def test_the_shipped_list_parses_and_holds_no_held_out_package():
     assert sorted(name for name, split in splits.items() if split != "train") == [
         "coreutils", "evince-common", "gawk", "gedit-common", "gnome-calculator", "nautilus-data", "synaptic", "tar",
         "xfce4-terminal"]
+
+
+REAL_PACKAGES = default_cache_dir() / "packages"
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not all(next(REAL_PACKAGES.glob(f"{name}_*.deb"), None) for name in
+                            software.parse_package_list(software.default_package_list(), "list")),
+                    reason=f"the listed packages are not all in {REAL_PACKAGES} (seq2seq data software-es-en)")
+def test_the_real_packages_give_a_clean_split_without_leaks(tmp_path):
+    (tmp_path / "packages").symlink_to(REAL_PACKAGES)
+    corpus = software.build_software_corpus(tmp_path, log=lambda message: None)
+    read = {split: list(zip(*((corpus.directory / f"{split}.{side}").read_text(encoding="utf-8").splitlines()
+                              for side in ("es", "en")))) for split in software.SPLITS}
+    assert corpus.sizes["train"] > 120_000 and 1_000 < corpus.sizes["dev"] < corpus.sizes["test"] < 5_000
+    seen = {sentence for pair in read["train"] for sentence in pair}
+    for split in ("dev", "test"):
+        assert not any(spanish in seen or english in seen for spanish, english in read[split])
+    for pairs in read.values():
+        assert all(placeholders_match(english, spanish) for spanish, english in pairs)
+        assert all(spanish != english and "\t" not in spanish + english for spanish, english in pairs)
+    manifest = json.loads((corpus.directory / "manifest.json").read_text(encoding="utf-8"))
+    assert not manifest["problems"] and len(manifest["packages"]) == 154
