@@ -41,7 +41,8 @@ class DataConfig:
     `flickr8k` or `coco`: those two need `captions` (Flickr8k captions.txt or Flickr8k.token.txt; COCO
     captions_*.json files), `images` (their directory) and `splits` (a Karpathy dataset_*.json, or for
     Flickr8k the directory of Flickr_8k.*Images.txt). For captioning, `max_train_pairs` limits the
-    training images (each keeps all its captions) and `max_target_length` the caption pieces.
+    training images (each keeps all its captions) and `max_target_length` the caption pieces; for
+    translation, `max_train_pairs` keeps a sample of each corpus's training pairs drawn by the seed.
     """
 
     corpus: Optional[str] = None
@@ -66,6 +67,8 @@ class DataConfig:
 
 
 MIXED_CORPUS = "mixed"  # data.corpus of a run whose data.corpora lists several
+MAX_CORPUS_WEIGHT = 100.0  # reads a corpus 100 times an epoch; more is surely a typo (and memory)
+_PER_CORPUS_KEYS = ("format", "train", "dev", "test", "columns", "extra_references")
 
 
 @dataclass
@@ -100,6 +103,11 @@ def corpus_parts(data, source="config") -> list:
     """The corpora a run reads, as `CorpusPart`s: one of weight 1, or each entry of `data.corpora`."""
     if not data.corpora:
         return [CorpusPart(data.corpus, 1.0, data)]
+    defaults = DataConfig()
+    beside = [key for key in _PER_CORPUS_KEYS if getattr(data, key) != getattr(defaults, key)]
+    if beside:
+        raise ConfigError(f"{source}: 'data.{beside[0]}' is set beside 'data.corpora'; with a mixture it belongs "
+                          f"in each corpus's entry ('data.corpora[0].{beside[0]}')")
     parts = []
     for index, raw in enumerate(data.corpora):
         key = f"data.corpora[{index}]"
@@ -111,10 +119,15 @@ def corpus_parts(data, source="config") -> list:
             raise ConfigError(f"{source}: '{key}.name' may hold letters, digits, '_', '.' and '-' only, got {name!r}")
         if name in (part.name for part in parts):
             raise ConfigError(f"{source}: two entries of data.corpora are named {name!r}; give each a distinct 'name'")
-        if not entry.weight > 0:
-            raise ConfigError(f"{source}: '{key}.weight' must be above 0, got {entry.weight}")
-        settings = {column: getattr(entry, column) for column in
-                    ("corpus", "format", "train", "dev", "test", "columns", "extra_references")}
+        if not 0 < entry.weight <= MAX_CORPUS_WEIGHT:
+            raise ConfigError(f"{source}: '{key}.weight' must be above 0 and at most {MAX_CORPUS_WEIGHT}, "
+                              f"got {entry.weight}")
+        _check_columns(entry.columns, f"{key}.columns", source)
+        missing = [split for split in ("train", "dev", "test") if entry.corpus == "files" and not getattr(entry, split)]
+        if missing:
+            raise ConfigError(f"{source}: '{key}' reads files: give its {', '.join(missing)} path"
+                              f"{'s' if len(missing) > 1 else ''} ('{key}.{missing[0]}')")
+        settings = {key: getattr(entry, key) for key in ("corpus", *_PER_CORPUS_KEYS)}
         parts.append(CorpusPart(name, entry.weight, dataclasses.replace(data, corpora=[], **settings)))
     return parts
 
@@ -406,9 +419,7 @@ def _check_consistency(config, task, source):
         raise ConfigError(f"{source}: 'config_version' {config.config_version} is not this release's "
                           f"({CONFIG_VERSION}); remove the key from a config you wrote")
     _check_task(config, task, source)
-    columns = config.data.columns
-    if len(columns) != 2 or not all(isinstance(c, int) and not isinstance(c, bool) and c >= 0 for c in columns):
-        raise ConfigError(f"{source}: 'data.columns' must be two column numbers [source, target], got {columns}")
+    _check_columns(config.data.columns, "data.columns", source)
     check_decode(config.decode, source)
     _check_training_extras(config.train, source)
     if config.distribute.devices and config.distribute.strategy != "mirrored":
@@ -469,11 +480,18 @@ def _check_task(config, task, source):
             raise ConfigError(f"{source}: 'model.{key}' does not apply to {task.name}; it reads "
                               f"{', '.join(task.model_keys)}")
     _check_subword_sampling(config.tokenizer, task, source)
+    if config.tokenizer.placeholders and not task.masks_placeholders:
+        raise ConfigError(f"{source}: 'tokenizer.placeholders' (placeholder masking) does not apply to {task.name}")
     _check_timescales(config.model, source)
     if config.model.attention_regularization < 0 or config.model.image_encoder.fine_tune_blocks < 0:
         raise ConfigError(f"{source}: 'model.attention_regularization' and "
                           "'model.image_encoder.fine_tune_blocks' must be at least 0")
     _check_image_encoder(config.model.image_encoder, source)
+
+
+def _check_columns(columns, key, source):
+    if len(columns) != 2 or not all(isinstance(c, int) and not isinstance(c, bool) and c >= 0 for c in columns):
+        raise ConfigError(f"{source}: '{key}' must be two column numbers [source, target], got {columns}")
 
 
 def _check_subword_sampling(tokenizer, task, source):

@@ -15,7 +15,8 @@ def evaluate_run(run_dir, split="test", log=print, model_file=None, ensemble=(),
     """Evaluate `run_dir`'s best model (or `model_file`, or an `ensemble` with other runs) on `split`.
 
     Keyword arguments change the run's decode settings. -> the scores also written to
-    `eval/<split>.<search>.scores.json` (see `search_name`).
+    `eval/<split>.<search>.scores.json` (see `search_name`); a translation run on a mixture of corpora
+    scores each corpus's split into `eval/<split>-<corpus name>.<search>.*` and returns {name: scores}.
     """
     run = RunDirectory(run_dir)
     task = task_named(run.load_config().task, str(run.config_file))

@@ -50,15 +50,33 @@ def test_a_mixture_is_read_as_parts_that_inherit_the_shared_keys(tmp_path):
     ({"corpora": [{"corpus": "mixed"}]}, r"'data.corpora\[0\].corpus' must name a corpus"),
     ({"corpora": [{"corpus": "files", "name": "my corpus"}]}, r"'data.corpora\[0\].name' may hold letters"),
     ({"corpora": ["bible-es-en"]}, r"'data.corpora\[0\]' must be a mapping"),
+    ({"corpora": [{"corpus": "bible-es-en", "weight": float("inf")}]}, r"must be above 0 and at most 100"),
+    ({"corpora": [{"corpus": "files", "train": "t.tsv"}]}, r"'data.corpora\[0\]' reads files: give its dev, test paths"),
+    ({"corpora": [{"corpus": "files", "train": "t", "dev": "d", "test": "e", "columns": [0]}]},
+     r"'data.corpora\[0\].columns' must be two column numbers"),
+    ({"train": "t.tsv", "corpora": [{"corpus": "bible-es-en"}]}, r"'data.train' is set beside 'data.corpora'"),
 ])
 def test_bad_mixtures_are_named(data, problem):
     with pytest.raises(ConfigError, match=problem):
         config_from_dict({"data": data})
 
 
-def test_a_mixture_is_for_translation_only():
+def test_a_mixture_and_placeholders_are_for_translation_only():
     with pytest.raises(ConfigError, match=r"'data.corpora' \(a mixture of corpora\) is for translation runs"):
         config_from_dict({"task": "classification", "data": {"corpora": [{"corpus": "bible-genre"}]}})
+    with pytest.raises(ConfigError, match=r"'tokenizer.placeholders' \(placeholder masking\) does not apply to tagging"):
+        config_from_dict({"task": "tagging", "tokenizer": {"placeholders": True}})
+
+
+def test_a_weight_that_reads_no_pair_is_refused_naming_the_corpus(tmp_path, capsys):
+    write_mixture(tmp_path / "data")
+    (tmp_path / "data/soft/train.tsv").write_text("a %s b\tb %s a\n")
+    config = mixture(tmp_path / "data")
+    config["data"]["corpora"][1]["weight"] = 0.4
+    (tmp_path / "mixed.yaml").write_text(yaml.safe_dump(config))
+    assert main(["train", str(tmp_path / "mixed.yaml"), "--run-dir", str(tmp_path / "run")]) != 0
+    assert "data.corpora: 'software' at weight 0.4 reads none of its 1 training pairs; raise its weight" in \
+        capsys.readouterr().err
 
 
 def test_weights_repeat_whole_corpora_and_draw_a_fixed_share():

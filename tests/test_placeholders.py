@@ -11,10 +11,14 @@ from seq2seq.data.placeholders import mask, match_rate, placeholder_symbols, pla
     ("%'d files, %5.2f%% done, %lu bytes, %-10s|", ["%'d", "%5.2f", "%%", "%lu", "%-10s"]),
     ("Hello %(name)s, you have %(count)d", ["%(name)s", "%(count)d"]),
     ("{0} of {1}: {name} {} {size:>5}", ["{0}", "{1}", "{name}", "{}", "{size:>5}"]),
-    ("Delete %1 from %L2?", ["%1", "%L2"]),
+    ("Delete %1 from %L2? %1.", ["%1", "%L2", "%1"]),
+    ("%qD declared at %<%s%>; %H:%M on %Y, in %B", ["%qD", "%<", "%s", "%>", "%H", "%M", "%Y", "%B"]),
+    ("%q#T and %10s and %1$s", ["%q#T", "%10s", "%1$s"]),
     ('<b>Bold</b> &amp; <a href="x">link</a>', ["<b>", "</b>", "&amp;", '<a href="x">', "</a>"]),
     ("line\\nnext \\t", ["\\n", "\\t"]),
     ("50% de los archivos, 100 % done, 3 < 4 > 2", []),
+    ("copy <file> to <dir>, press <Ctrl>", []),
+    ('<span weight="bold">x</span> <br/> <i>y</i>', ['<span weight="bold">', "</span>", "<br/>", "<i>", "</i>"]),
     ("a set {like this} is not a field", []),
 ])
 def test_placeholders_are_found(text, found):

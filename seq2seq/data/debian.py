@@ -81,8 +81,9 @@ def _files_in_tar(data, wanted, deb: Path) -> dict[PurePosixPath, bytes]:
 
 
 def _cached(packages_dir: Path, name: str):
-    found = sorted(packages_dir.glob(f"{name}_*.deb"))
-    return found[-1] if found else None
+    """The newest download of the package (by time: file names do not sort like Debian versions)."""
+    found = list(packages_dir.glob(f"{name}_*.deb"))
+    return max(found, key=lambda deb: deb.stat().st_mtime) if found else None
 
 
 def _listed(names) -> str:

@@ -7,12 +7,16 @@ last form. The last form is the ordinary plural both in the two-form rule Spanis
 (`n != 1`) and in CLDR's three-form rule, whose middle form is for exact millions ("de millones").
 """
 
+import re
 import struct
 from dataclasses import dataclass
 
 import polib
 
 from seq2seq.errors import Seq2SeqError
+
+
+_CHARSET = re.compile(rb"charset=([A-Za-z0-9_.:-]+)")
 
 
 @dataclass(frozen=True)
@@ -29,10 +33,11 @@ def read_catalog(contents: bytes, name: str) -> list[Message]:
     """The messages of one catalog (`name` ending in .po or .mo); the header entry is left out."""
     try:
         if name.endswith(".po"):
-            catalog = polib.pofile(contents.decode("utf-8"))
+            charset = _CHARSET.search(contents)
+            catalog = polib.pofile(contents.decode(charset.group(1).decode("ascii") if charset else "utf-8"))
         else:
             catalog = polib.mofile(contents)
-    except (OSError, ValueError, UnicodeError, IndexError, KeyError, struct.error) as error:
+    except (OSError, ValueError, LookupError, UnicodeError, IndexError, struct.error) as error:
         raise Seq2SeqError(f"{name}: not a readable gettext catalog ({error})") from None
     messages = []
     for entry in catalog:

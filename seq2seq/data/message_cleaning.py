@@ -2,13 +2,15 @@
 
 Rules, in order, each counted under its name in `notes` (the corpus manifest prints them):
 - fuzzy entries (a translator's unreviewed guess) and untranslated ones are left out;
-- keyboard-accelerator marks are removed: GTK's `_File` and Qt's `&File`. A mark is taken as one when
-  the English message has exactly one, opening a word, and the Spanish exactly one anywhere (Spanish
-  often marks a letter inside a word, `Archi_vo`); identifiers such as `use_ssl` have their underscore
-  inside a word in English and are left as they are;
+- keyboard-accelerator marks are removed, on each side on its own: GTK's `_File`, `Ne_xt` and Qt's
+  `&File`, `C&lear`. A side's mark is its only `_` (or its only `&` that is neither `&&` nor an
+  entity), before a letter, in a word the other side does not have as it is: an identifier such as
+  `use_ssl` is copied into the translation, so it stays;
 - a message of several lines (help texts) is cut into its items: a line opening with a lowercase
   letter continues the line before (text wrapped at 80 columns wraps at different words in the two
-  languages); when both sides have as many items, each item pair is a pair, else the whole message;
+  languages). The item pairs are taken when both sides have as many items and each pair looks like a
+  translation (the same opening option such as `-a,`, the same placeholders, lengths within a factor
+  of 2.5); otherwise the whole message is one pair;
 - whitespace is collapsed (tabs, runs of spaces, trailing newlines);
 - pairs whose two sides are identical (untranslated in fact, or names), or with no letter outside the
   placeholders on one side, are left out;
@@ -21,15 +23,14 @@ import re
 from seq2seq.data.placeholders import PATTERN, placeholders_match
 from seq2seq.data.readers import normalize_text
 
-_ENGLISH_MARKS = {  # an accelerator mark opening a word: start, or after a space or punctuation
-    "_": re.compile(r"(?<![\w&])_(?=[^\W_])"),
-    "&": re.compile(r"(?<![\w&])&(?=[^\W\d_])(?![A-Za-z]+;)"),
-}
-_SPANISH_MARKS = {
-    "_": re.compile(r"_(?=[^\W_])"),
+_MARKS = {  # a candidate accelerator mark: before a letter; `&` neither doubled nor opening an entity
+    "_": re.compile(r"_(?=[^\W\d_])"),
     "&": re.compile(r"(?<!&)&(?=[^\W\d_])(?![A-Za-z]+;)"),
 }
 _LETTER = re.compile(r"[^\W\d_]")
+_WORD_END, _WORD_START = re.compile(r"\S*$"), re.compile(r"\S*")
+_OPTION = re.compile(r"-{1,2}[\w-]*")
+_MAX_ITEM_LENGTH_RATIO = 2.5
 
 
 def clean_message(message, notes) -> list[tuple[str, str]]:
@@ -61,23 +62,43 @@ def _has_letter(text) -> bool:
 
 
 def _without_accelerators(english, spanish, notes):
-    for mark, english_pattern in _ENGLISH_MARKS.items():
-        if english.count(mark) == 1 and len(english_pattern.findall(english)) == 1 \
-                and len(_SPANISH_MARKS[mark].findall(spanish)) == 1:
-            notes[f"keyboard-accelerator marks '{mark}' removed"] += 1
-            return english_pattern.sub("", english), _SPANISH_MARKS[mark].sub("", spanish)
-    return english, spanish
+    return (_without_accelerator(english, spanish, notes, "English"),
+            _without_accelerator(spanish, english, notes, "Spanish"))
+
+
+def _without_accelerator(text, other_side, notes, language):
+    """`text` without its accelerator mark, if it has exactly one (see the module docstring)."""
+    for mark, pattern in _MARKS.items():
+        found = list(pattern.finditer(text))
+        if len(found) != 1 or (mark == "_" and text.count("_") != 1):
+            continue
+        start = found[0].start()
+        word = _WORD_END.search(text[:start]).group(0) + _WORD_START.match(text[start:]).group(0)
+        if word in other_side.split():
+            continue
+        notes[f"{language} accelerator marks '{mark}' removed"] += 1
+        return text[:start] + text[start + 1:]
+    return text
 
 
 def _line_pairs(english, spanish, notes):
     english_items, spanish_items = _items(english), _items(spanish)
     if len(english_items) <= 1 and len(spanish_items) <= 1:
         return [(english, spanish)]
-    if len(english_items) == len(spanish_items):
+    pairs = list(zip(english_items, spanish_items))
+    if len(english_items) == len(spanish_items) and all(_look_aligned(*pair) for pair in pairs):
         notes["messages of several lines split into item pairs"] += 1
-        return list(zip(english_items, spanish_items))
-    notes["messages of several lines with different item counts kept whole"] += 1
+        return pairs
+    notes["messages of several lines kept whole (items differ in number or do not align)"] += 1
     return [(" ".join(english_items), " ".join(spanish_items))]
+
+
+def _look_aligned(english, spanish) -> bool:
+    """Whether two items of a help text can be each other's translation."""
+    options = [_OPTION.match(item) for item in (english, spanish)]
+    same_option = [match and match.group(0) for match in options] == [match and match.group(0) for match in options[::-1]]
+    ratio = max(len(english), len(spanish)) / max(1, min(len(english), len(spanish)))
+    return same_option and placeholders_match(english, spanish) and ratio <= _MAX_ITEM_LENGTH_RATIO
 
 
 def _items(text) -> list[str]:

@@ -17,13 +17,20 @@ from collections import Counter
 PLACEHOLDER_OPEN, PLACEHOLDER_CLOSE = "⦅", "⦆"
 MAX_PLACEHOLDERS = 16  # masked symbols ⦅1⦆..⦅16⦆; a sentence's further placeholders stay as text
 
-_PRINTF = r"%(?:\d+\$|\([^()\s]+\))?[-+0#']*(?:\d+|\*)?(?:\.(?:\d+|\*))?(?:hh|h|ll|l|L|q|j|z|Z|t|I64)?[diouxXeEfFgGaAcCsSpnmr%]"
-_QT_NUMBERED = r"%L?\d+"  # Qt and KDE: %1, %L1
-# printf's space flag is left out of the flags: "50% de" would read as the conversion "% d".
+# printf and its relatives in C programs: a conversion is any letter, for strftime (%H, %Y), GCC's
+# diagnostics (%qD, %q#T, %<...%>) and binutils' (%B, %P) as well as printf's own. printf's space flag
+# is left out of the flags: "50% de" would read as the conversion "% d".
+_PRINTF = (r"%(?:\d+\$|\([^()\s]+\))?[-+0#']*(?:\d+|\*)?(?:\.(?:\d+|\*))?(?:hh|h|ll|l|L|q|j|z|Z|t|I64)?"
+           r"[-+0#']*[A-Za-z%<>]")
+_QT_NUMBERED = r"%L?\d+(?![\d$A-Za-z]|\.\d)"  # Qt and KDE: %1, %L1 (not printf's %1$s, %10s)
 _BRACED = r"\{(?:\d*|[A-Za-z_][\w.]*)(?:![rsa])?(?::[^{}]*)?\}"  # Python and C#: {}, {0}, {name:>5}
-_MARKUP = r"</?[A-Za-z][\w:.-]*(?:\s[^<>]*)?/?>|&(?:[A-Za-z]+|#\d+|#x[0-9A-Fa-f]+);"
+# Markup: the tags of HTML and Pango markup, or any tag with attributes; not "<file>" or "<Ctrl>",
+# which name things and are translated ("<archivo>").
+_TAG_NAMES = "a|b|big|blockquote|br|center|code|div|em|font|h[1-6]|hr|i|img|kbd|li|ol|p|pre|s|small|span|strong|sub|sup|table|td|th|tr|tt|u|ul"
+_MARKUP = (rf"</?(?:{_TAG_NAMES})\s*/?>|<(?:{_TAG_NAMES}|[A-Za-z][\w:.-]*)\s+[\w:-]+\s*=[^<>]*>"
+           r"|&(?:[A-Za-z]+|#\d+|#x[0-9A-Fa-f]+);")
 _ESCAPE = r"\\[abfnrtv\\\"']"
-PATTERN = re.compile("|".join((_PRINTF, _QT_NUMBERED, _BRACED, _MARKUP, _ESCAPE)))
+PATTERN = re.compile("|".join((_QT_NUMBERED, _PRINTF, _BRACED, _MARKUP, _ESCAPE)))
 _SYMBOL = re.compile(f"{PLACEHOLDER_OPEN}(\\d+){PLACEHOLDER_CLOSE}")
 
 

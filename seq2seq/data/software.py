@@ -33,7 +33,7 @@ from seq2seq.data.placeholders import placeholders
 from seq2seq.errors import Seq2SeqError
 from seq2seq.paths import resolve_cache_dir
 
-CORPUS_FORMAT = 1  # bump (and the directory name's v1) when the cleaning or the files change
+CORPUS_FORMAT = 2  # bump when the cleaning or the files change (it names the cache directory)
 SPLITS = ("train", "dev", "test")
 HELD_OUT_PREFIXES = ("tuxpaint", "libreoffice")
 _DIRECTORY_NAME = f"software-es-en-v{CORPUS_FORMAT}"

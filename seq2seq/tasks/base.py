@@ -55,7 +55,8 @@ class TaskDefinition:
     the first being its default; `model_keys` are the `model:` keys it reads (any other must keep
     its default); `renamed_keys` map an old key to the one that replaced it, for a clear error;
     `keras_modules` register the Keras classes its `.keras` files hold; `samples_subwords` says it reads
-    `tokenizer.sampling_alpha` (subword regularisation of its training text).
+    `tokenizer.sampling_alpha` (subword regularisation of its training text); `masks_placeholders` that it
+    reads `tokenizer.placeholders` (seq2seq.data.placeholders).
 
     The heavy parts are named as `module:name` strings, imported only when used: `training_data`, the
     `TaskTraining` class, built as `Class(config, run, resume, log)`; `evaluator`, the function
@@ -73,6 +74,7 @@ class TaskDefinition:
     renamed_keys: dict = {}
     keras_modules: tuple = ()
     samples_subwords: bool = False
+    masks_placeholders: bool = False
     training_data: str = ""
     evaluator: str = ""
     cli_verbs: str = ""

@@ -21,6 +21,7 @@ class Translation(TaskDefinition):
                   "source_word_dropout", "target_word_dropout")
     keras_modules = ("seq2seq.tasks.translation.model",)
     samples_subwords = True
+    masks_placeholders = True
     training_data = "seq2seq.tasks.translation.training:TranslationTask"
     evaluator = "seq2seq.tasks.translation.evaluation:evaluate_translations"
     cli_verbs = "seq2seq.tasks.translation.commands:add_commands"

@@ -1,6 +1,7 @@
 """What training a translator needs from its data: sentence pairs, tokenizers, batches, dev BLEU."""
 
 import dataclasses
+import random
 
 from seq2seq.config import corpus_parts
 from seq2seq.data.corpus import Split, load_split, weighted_rows
@@ -8,7 +9,7 @@ from seq2seq.data.placeholders import mask, placeholder_symbols
 from seq2seq.data.pipeline import batches_per_epoch, bucket_boundaries, encode_pairs, make_dataset
 from seq2seq.data.readers import SkipCounter
 from seq2seq.data.subword_sampling import SampledSegmentations, segmentation_candidates
-from seq2seq.errors import Seq2SeqError
+from seq2seq.errors import ConfigError, Seq2SeqError
 from seq2seq.training.losses import token_loss_and_metrics
 from seq2seq.metrics.translation import translation_scores
 from seq2seq.tasks.translation.model import TranslationModel
@@ -127,23 +128,37 @@ class TranslationTask:
 
 
 def _load_training_splits(config, log):
-    """(the training pairs of every corpus, each repeated per its weight; {corpus name: dev split})."""
+    """(the training pairs of every corpus, each repeated per its weight and, for a mixture, shuffled
+    together once by the seed; {corpus name: dev split}).
+
+    `data.max_train_pairs` keeps a sample drawn by the seed from each corpus (a corpus's file order is
+    its books' or packages' order, so its first pairs would be one kind of text). A mixture's pairs
+    are shuffled together because the training pipeline shuffles within a bounded buffer: read in
+    corpus order, an epoch would start with one corpus and end with another.
+    """
     skips = SkipCounter()
-    sources, targets, dev_splits = [], [], {}
+    pairs, dev_splits = [], {}
     parts = corpus_parts(config.data)
     for number, part in enumerate(parts):
         train_split = load_split(part.data, "train", skips)
         dev_splits[part.name] = load_split(part.data, "dev", skips)
-        kept = len(train_split) if not config.data.max_train_pairs else min(config.data.max_train_pairs, len(train_split))
-        rows = weighted_rows(kept, part.weight, seed=config.seed + number)
-        sources += [train_split.sources[row] for row in rows]
-        targets += [train_split.targets[row] for row in rows]
+        rows = range(len(train_split))
+        if config.data.max_train_pairs and config.data.max_train_pairs < len(rows):
+            rows = sorted(random.Random(config.seed + number).sample(rows, config.data.max_train_pairs))
+        rows = [rows[index] for index in weighted_rows(len(rows), part.weight, seed=config.seed + number)]
+        if not rows:
+            raise ConfigError(f"data.corpora: '{part.name}' at weight {part.weight:g} reads none of its "
+                              f"{len(train_split)} training pairs; raise its weight")
+        pairs += [(train_split.sources[row], train_split.targets[row]) for row in rows]
         if len(parts) > 1:
-            log(f"corpus {part.name}: {kept} training pairs, weight {part.weight:g} ({len(rows)} read per epoch); "
-                f"{len(dev_splits[part.name])} dev pairs")
+            log(f"corpus {part.name}: {len(train_split)} training pairs, weight {part.weight:g} ({len(rows)} read "
+                f"per epoch); {len(dev_splits[part.name])} dev pairs")
+    if len(parts) > 1:
+        random.Random(config.seed).shuffle(pairs)
     if skips.total:
         log(skips.summary())
-    log(f"corpus: {len(sources)} training and {sum(map(len, dev_splits.values()))} dev pairs")
+    log(f"corpus: {len(pairs)} training and {sum(map(len, dev_splits.values()))} dev pairs")
+    sources, targets = (list(side) for side in zip(*pairs))
     return Split(sources, targets), dev_splits
 
 
