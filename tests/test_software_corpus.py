@@ -63,6 +63,8 @@ def test_a_catalog_gives_pairs_with_plural_forms_paired_per_form(tmp_path):
                                          msgstr_plural={0: "%d día", 1: "%d de días", 2: "%d días"})],
                           "nplurals=3; plural=n == 1 ? 0 : n != 0 && n % 1000000 == 0 ? 1 : 2;")
     assert [message.spanish for message in read_catalog(str(three_forms).encode(), "y.po")] == ["%d día", "%d días"]
+    latin1 = str(catalog([("Open file", "Abrir archivo en español")])).replace("charset=UTF-8", "charset=ISO-8859-1")
+    assert read_catalog(latin1.encode("latin-1"), "old.po")[0].spanish == "Abrir archivo en español"
     with pytest.raises(Seq2SeqError, match=r"^broken.mo: not a readable gettext catalog"):
         read_catalog(b"\xde\x12\x04\x95 cut short", "broken.mo")
 
