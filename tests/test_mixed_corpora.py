@@ -12,6 +12,7 @@ from seq2seq.config import config_from_dict, corpus_parts
 from seq2seq.data.corpus import weighted_rows
 from seq2seq.data.placeholders import placeholders
 from seq2seq.errors import ConfigError
+from seq2seq.tasks.translation.translator import Translator
 
 from conftest import WORDS
 
@@ -104,7 +105,7 @@ def write_mixture(directory, seed=0):
             (directory / name / f"{split}.tsv").write_text("".join(lines), encoding="utf-8")
 
 
-def test_a_mixture_trains_scores_each_corpus_and_keeps_placeholders(tmp_path):
+def test_a_mixture_trains_scores_each_corpus_and_keeps_placeholders(tmp_path, capsys):
     write_mixture(tmp_path / "data")
     config = mixture(tmp_path / "data")
     config |= {"seed": 5, "tokenizer": {"vocab_size": 60, "placeholders": True},
@@ -132,3 +133,12 @@ def test_a_mixture_trains_scores_each_corpus_and_keeps_placeholders(tmp_path):
     # No output holds a placeholder its source lacks: symbols come back only as the source's own text.
     assert all(set(placeholders(output)) <= set(placeholders(source)) for source, output in zip(sources, outputs))
     assert software["placeholder_match"] >= 90.0, software
+
+    # The service's per-request translators keep the masking; the SavedModel, which cannot mask, is refused.
+    translator = Translator.load(run, beam_size=2)
+    assert translator.protect_placeholders and translator.with_decode(translator.decode_config).protect_placeholders
+    served = translator.translate(["a %(name)s b {0}"])[0]
+    assert set(placeholders(served)) <= {"%(name)s", "{0}"} and "⦅" not in served
+    capsys.readouterr()
+    assert main(["export", str(run), str(tmp_path / "exported")]) != 0
+    assert "trained with tokenizer.placeholders" in capsys.readouterr().err and not (tmp_path / "exported").exists()
