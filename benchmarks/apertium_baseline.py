@@ -26,6 +26,7 @@ from seq2seq.config import DataConfig
 from seq2seq.data.corpus import load_split
 from seq2seq.data.placeholders import match_rate
 from seq2seq.metrics.translation import translation_scores
+from seq2seq.tensorflow_startup import start_tensorflow_quietly
 
 CORPORA = ("bible-es-en", "software-es-en")
 _ERROR_MARK = re.compile(r"(?<!\S)[#@*](?=[^\W\d_])\S*")
@@ -65,6 +66,7 @@ def main():
     parser.add_argument("--output", type=Path, default=Path("benchmarks/results/apertium_baseline.json"))
     args = parser.parse_args()
 
+    start_tensorflow_quietly()
     from seq2seq.tasks.translation.translator import Translator
 
     settings = {"beam_size": args.beam_size} if args.beam_size else {}
