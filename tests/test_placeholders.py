@@ -1,5 +1,7 @@
 """Placeholders found, compared and masked (seq2seq.data.placeholders)."""
 
+from collections import Counter
+
 import pytest
 
 from seq2seq.data.placeholders import mask, match_rate, placeholder_symbols, placeholders, placeholders_match, unmask
@@ -48,6 +50,15 @@ def test_unmasking_puts_the_source_text_back_and_drops_invented_symbols():
     _, numbering = mask("Copiar {0} a <b>%s</b>")
     assert unmask("Copy ⦅1⦆ to ⦅2⦆⦅3⦆⦅4⦆", numbering) == "Copy {0} to <b>%s</b>"
     assert unmask("Copy ⦅1⦆ ⦅9⦆ now", numbering) == "Copy {0} now"
+
+
+def test_unmasking_puts_a_placeholder_back_at_most_as_often_as_the_source_has_it():
+    source = "%s de %s en {0}"
+    masked, numbering = mask(source)
+    assert masked == "⦅1⦆ de ⦅1⦆ en ⦅2⦆"
+    counts = Counter(placeholders(source))
+    assert unmask("⦅1⦆ of ⦅1⦆ in ⦅2⦆ ⦅2⦆ ⦅1⦆", numbering, counts) == "%s of %s in {0}"
+    assert unmask("⦅1⦆ of ⦅1⦆ in ⦅2⦆ ⦅2⦆ ⦅1⦆", numbering) == "%s of %s in {0} {0} %s"  # without counts: every copy
 
 
 def test_only_sixteen_symbols_are_used_and_the_rest_stays_text():

@@ -8,7 +8,8 @@ placeholder of a source sentence becomes the symbol `⦅i⦆` (white parentheses
 OpenNMT marks placeholders, but not the fullwidth ｟｠ it uses, which SentencePiece's NFKC normalisation
 would rewrite), a SentencePiece user-defined symbol, so no piece can cut it; the
 decoder learns to copy the symbols, and unmasking puts the source's own text back. A symbol the
-source does not have is removed rather than shown.
+source does not have, or a repeat beyond the source's count, is removed rather than shown: neither
+can be right. (A placeholder the decoder leaves out cannot be put back: where it belongs is unknown.)
 """
 
 import re
@@ -69,10 +70,24 @@ def mask(text: str, numbering: dict | None = None) -> tuple[str, dict]:
     return PATTERN.sub(symbol, text), numbering
 
 
-def unmask(text: str, numbering: dict) -> str:
-    """Puts the source's placeholders back for the symbols; symbols the source has not got are dropped."""
+def unmask(text: str, numbering: dict, source_counts: Counter | None = None) -> str:
+    """Puts the source's placeholders back for the symbols; symbols the source has not got are dropped.
+
+    With `source_counts` (`Counter(placeholders(source))`), a placeholder is put back at most as many
+    times as the source has it: a decoder that repeats a symbol invents a placeholder as surely as one
+    that writes a number the source lacks.
+    """
     by_number = {number: found for found, number in numbering.items()}
-    restored = _SYMBOL.sub(lambda match: by_number.get(int(match.group(1)), ""), text)
+    restored_counts = Counter()
+
+    def restore(match):
+        found = by_number.get(int(match.group(1)))
+        if found is None or (source_counts is not None and restored_counts[found] >= source_counts[found]):
+            return ""
+        restored_counts[found] += 1
+        return found
+
+    restored = _SYMBOL.sub(restore, text)
     return " ".join(restored.split())  # a dropped symbol leaves two spaces; decoded text has single ones
 
 

@@ -1,11 +1,12 @@
 """Python API: `Translator.load(run_dir).translate(["¿Dónde está el libro?"])`."""
 
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
 
 from seq2seq.batch_shapes import padded_ids
-from seq2seq.data.placeholders import mask, unmask
+from seq2seq.data.placeholders import mask, placeholders, unmask
 from seq2seq.config import updated_decode
 from seq2seq.tasks.translation.ensemble import EnsembleModel, check_same_tokenizers
 from seq2seq.errors import Seq2SeqError
@@ -95,8 +96,9 @@ class Translator:
             for row, index in enumerate(batch):
                 hypotheses = read_hypotheses(found, row, self.target_tokenizer, len(source_ids[index]))
                 numbering = masked[index][1]
+                counts = Counter(placeholders(sentences[index])) if numbering is not None else None
                 for hypothesis in hypotheses if numbering is not None else ():
-                    hypothesis.text = unmask(hypothesis.text, numbering)
+                    hypothesis.text = unmask(hypothesis.text, numbering, counts)
                 results[index] = Translation(sentences[index], self.source_tokenizer.id_to_piece(source_ids[index]),
                                              hypotheses)
         return results
