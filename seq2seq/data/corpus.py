@@ -1,9 +1,8 @@
 """Turn the `data:` section of a config into train/dev/test sentence pairs and references."""
 
+import random
 from dataclasses import dataclass, field
 from pathlib import Path
-
-import random
 
 from seq2seq.data.bible import build_bible_corpus
 from seq2seq.data.software import build_software_corpus

@@ -95,8 +95,9 @@ def _line_pairs(english, spanish, notes):
 
 def _look_aligned(english, spanish) -> bool:
     """Whether two items of a help text can be each other's translation."""
-    options = [_OPTION.match(item) for item in (english, spanish)]
-    same_option = [match and match.group(0) for match in options] == [match and match.group(0) for match in options[::-1]]
+    english_option, spanish_option = (match.group(0) if match else None
+                                      for match in (_OPTION.match(english), _OPTION.match(spanish)))
+    same_option = english_option == spanish_option
     ratio = max(len(english), len(spanish)) / max(1, min(len(english), len(spanish)))
     return same_option and placeholders_match(english, spanish) and ratio <= _MAX_ITEM_LENGTH_RATIO
 

@@ -70,19 +70,18 @@ def mask(text: str, numbering: dict | None = None) -> tuple[str, dict]:
     return PATTERN.sub(symbol, text), numbering
 
 
-def unmask(text: str, numbering: dict, source_counts: Counter | None = None) -> str:
-    """Puts the source's placeholders back for the symbols; symbols the source has not got are dropped.
-
-    With `source_counts` (`Counter(placeholders(source))`), a placeholder is put back at most as many
-    times as the source has it: a decoder that repeats a symbol invents a placeholder as surely as one
-    that writes a number the source lacks.
+def unmask(text: str, numbering: dict, source_counts: Counter) -> str:
+    """Puts the source's placeholders back for the symbols; symbols the source has not got are dropped,
+    and each placeholder is put back at most `source_counts[placeholder]` times
+    (`Counter(placeholders(source))`): a decoder that repeats a symbol invents a placeholder as surely as
+    one that writes a number the source lacks.
     """
     by_number = {number: found for found, number in numbering.items()}
     restored_counts = Counter()
 
     def restore(match):
         found = by_number.get(int(match.group(1)))
-        if found is None or (source_counts is not None and restored_counts[found] >= source_counts[found]):
+        if found is None or restored_counts[found] >= source_counts[found]:
             return ""
         restored_counts[found] += 1
         return found

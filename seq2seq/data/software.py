@@ -21,10 +21,10 @@ evaluation. The files are aligned as the Bible's are: `<split>.es`, `<split>.en`
 import hashlib
 import json
 from collections import Counter
-from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path, PurePosixPath
 
+from seq2seq.data.aligned_corpus import SPLITS, AlignedCorpus, complete_corpus
 from seq2seq.data.built_directory import building
 from seq2seq.data.debian import download_packages, package_version, read_package_files
 from seq2seq.data.gettext_catalogs import read_catalog
@@ -34,26 +34,11 @@ from seq2seq.errors import Seq2SeqError
 from seq2seq.paths import resolve_cache_dir
 
 CORPUS_FORMAT = 2  # bump when the cleaning or the files change (it names the cache directory)
-SPLITS = ("train", "dev", "test")
 HELD_OUT_PREFIXES = ("tuxpaint", "libreoffice")
 _DIRECTORY_NAME = f"software-es-en-v{CORPUS_FORMAT}"
 _CATALOG_DIR = PurePosixPath("usr/share/locale/es/LC_MESSAGES")
 _SUFFIXES = ("es", "en", "origin")
 _HINT = "download the packages on a Debian machine with `apt-get download NAME...` into CACHE/packages/"
-
-
-@dataclass(frozen=True)
-class SoftwareCorpus:
-    """A built corpus: aligned files `<directory>/<split>.es`, `.en` and `.origin`."""
-
-    directory: Path
-    sizes: dict[str, int]
-
-    def prefix(self, split) -> Path:
-        """The path `read_aligned` completes with a language suffix, e.g. <directory>/test."""
-        if split not in SPLITS:
-            raise Seq2SeqError(f"unknown split {split!r}; expected one of: {', '.join(SPLITS)}")
-        return self.directory / split
 
 
 def software_corpus_dir(cache_dir=None) -> Path:
@@ -64,7 +49,7 @@ def default_package_list() -> str:
     return resources.files("seq2seq.data").joinpath("software_packages.txt").read_text(encoding="utf-8")
 
 
-def build_software_corpus(cache_dir=None, packages_file=None, log=print) -> SoftwareCorpus:
+def build_software_corpus(cache_dir=None, packages_file=None, log=print) -> AlignedCorpus:
     """Builds the corpus once per cache and package list; later calls return the cached one.
 
     Without `packages_file`, a complete corpus in the cache is used whichever list built it (so a run
@@ -73,7 +58,12 @@ def build_software_corpus(cache_dir=None, packages_file=None, log=print) -> Soft
     """
     directory = software_corpus_dir(cache_dir)
     listing = _read_text(packages_file) if packages_file else None
-    corpus = _load_complete(directory, listing)
+
+    def written_by_this_code(manifest):
+        same_list = listing is None or manifest.get("package_list_sha256") == _sha256(listing)
+        return manifest.get("format") == CORPUS_FORMAT and same_list
+
+    corpus = complete_corpus(directory, _SUFFIXES, written_by_this_code)
     if corpus is None:
         listing = listing or default_package_list()
         splits = parse_package_list(listing, str(packages_file or "software_packages.txt"))
@@ -117,36 +107,11 @@ def _read_text(path) -> str:
         raise Seq2SeqError(f"cannot read the package list {path}: {error}") from None
 
 
-def _load_complete(directory: Path, listing):
-    """The cached corpus if its manifest matches this code (and `listing`, if given) and every file has
-    the recorded line count."""
-    try:
-        manifest = json.loads((directory / "manifest.json").read_text(encoding="utf-8"))
-    except (FileNotFoundError, json.JSONDecodeError):
-        return None
-    if manifest.get("format") != CORPUS_FORMAT:
-        return None
-    if listing is not None and manifest.get("package_list_sha256") != _sha256(listing):
-        return None
-    sizes = manifest.get("sizes") or {}
-    for split in SPLITS:
-        for suffix in _SUFFIXES:
-            path = directory / f"{split}.{suffix}"
-            if not path.is_file() or _count_lines(path) != sizes.get(split):
-                return None
-    return SoftwareCorpus(directory, sizes)
-
-
-def _count_lines(path: Path) -> int:
-    with open(path, "rb") as handle:
-        return sum(1 for _ in handle)
-
-
 def _sha256(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
-def _build(directory: Path, splits, debs, listing, log) -> SoftwareCorpus:
+def _build(directory: Path, splits, debs, listing, log) -> AlignedCorpus:
     notes = Counter()
     problems = []
     packages = {}
@@ -195,7 +160,7 @@ def _build(directory: Path, splits, debs, listing, log) -> SoftwareCorpus:
         }
         (scratch / "manifest.json").write_text(json.dumps(manifest, indent=2, ensure_ascii=False) + "\n",
                                                encoding="utf-8")
-    return SoftwareCorpus(directory, manifest["sizes"])
+    return AlignedCorpus(directory, manifest["sizes"])
 
 
 def _is_spanish_catalog(path: PurePosixPath) -> bool:

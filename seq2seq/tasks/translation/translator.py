@@ -96,9 +96,10 @@ class Translator:
             for row, index in enumerate(batch):
                 hypotheses = read_hypotheses(found, row, self.target_tokenizer, len(source_ids[index]))
                 numbering = masked[index][1]
-                counts = Counter(placeholders(sentences[index])) if numbering is not None else None
-                for hypothesis in hypotheses if numbering is not None else ():
-                    hypothesis.text = unmask(hypothesis.text, numbering, counts)
+                if numbering is not None:
+                    counts = Counter(placeholders(sentences[index]))
+                    for hypothesis in hypotheses:
+                        hypothesis.text = unmask(hypothesis.text, numbering, counts)
                 results[index] = Translation(sentences[index], self.source_tokenizer.id_to_piece(source_ids[index]),
                                              hypotheses)
         return results
