@@ -9,7 +9,8 @@ from seq2seq.training.averaging import average_checkpoints
 from seq2seq.errors import Seq2SeqError
 from seq2seq.tasks.translation.model import TranslationModel
 from seq2seq.models.loading import load_model_file
-from seq2seq.training.run_dir import RunDirectory, save_model_atomically
+from seq2seq.durable_files import save_model_atomically
+from seq2seq.training.run_dir import RunDirectory
 
 TINY = dict(embedding_dim=16, encoder_units=16, encoder_layers=1, decoder_units=24, attention_units=16,
             dropout=0.1)

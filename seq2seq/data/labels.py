@@ -8,6 +8,7 @@ word), so its loss can skip them exactly as a decoder's loss skips padding (`seq
 import json
 from pathlib import Path
 
+from seq2seq.durable_files import write_atomically
 from seq2seq.errors import DataError, Seq2SeqError
 
 LABELS_FILE = "labels.json"
@@ -47,9 +48,9 @@ class LabelVocabulary:
 
     def save(self, run_dir) -> Path:
         path = Path(run_dir) / LABELS_FILE
-        path.write_text(json.dumps({"labels": self.names[self.first_real_id:],
-                                    "reserves_padding": self.reserves_padding}, indent=1, ensure_ascii=False) + "\n",
-                        encoding="utf-8")
+        write_atomically(path, (json.dumps({"labels": self.names[self.first_real_id:],
+                                            "reserves_padding": self.reserves_padding}, indent=1, ensure_ascii=False)
+                                + "\n").encode("utf-8"))
         return path
 
     @classmethod

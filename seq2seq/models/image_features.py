@@ -15,9 +15,9 @@ import numpy as np
 
 from keras import ops
 
+from seq2seq.durable_files import write_array_atomically, write_atomically
 from seq2seq.errors import Seq2SeqError
 from seq2seq.layers.image_encoders import keras_application, make_image_encoder
-from seq2seq.training.run_dir import write_array_atomically, write_atomically
 
 
 class ReadsImages:

@@ -8,9 +8,11 @@ from pathlib import Path
 
 import numpy as np
 
+from seq2seq.durable_files import save_model_atomically
 from seq2seq.errors import Seq2SeqError
 from seq2seq.models.loading import load_model_file
-from seq2seq.training.run_dir import RunDirectory, save_model_atomically
+from seq2seq.training.run_dir import RunDirectory
+from seq2seq.training.run_lock import run_lock
 
 
 def average_checkpoints(run_dir, last: int, output=None, log=print) -> Path:
@@ -26,6 +28,11 @@ def average_checkpoints(run_dir, last: int, output=None, log=print) -> Path:
     if output.suffix != ".keras":
         raise Seq2SeqError(f"{output}: the averaged model file must end with .keras")
     run.require(run.checkpoints, "was it made by `seq2seq train`?")
+    with run_lock(run.path, "seq2seq average", log):  # a live training would delete checkpoints under it
+        return _average(run, last, output, log)
+
+
+def _average(run, last, output, log):
     available = run.epoch_checkpoints()
     if len(available) < last:
         raise Seq2SeqError(

@@ -9,9 +9,11 @@ import time
 
 import keras
 
+from seq2seq import fault_injection
+from seq2seq.durable_files import copy_atomically, save_model_atomically
 from seq2seq.errors import Seq2SeqError
 from seq2seq.keras_internals import all_layers, swap_with_moving_averages
-from seq2seq.training.run_dir import STATE_KEYS, copy_atomically, save_model_atomically
+from seq2seq.training.run_dir import STATE_KEYS
 
 
 class EpochSeeds(keras.callbacks.Callback):
@@ -49,6 +51,27 @@ class EpochOffset:
 
     def before(self, epoch):
         return self.steps if epoch == self.epoch else 0
+
+
+class TrainingPosition(keras.callbacks.Callback):
+    """Keeps `fault_injection.position` at the step being trained and marks each step's end as a moment,
+    so that the fault tests can name any point of a run; first in the list."""
+
+    def __init__(self, offset=None):
+        super().__init__()
+        self.offset = offset or EpochOffset()
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.epoch = epoch
+
+    def on_train_batch_begin(self, batch, logs=None):
+        fault_injection.at(f"epoch {self.epoch + 1} step {self.offset.before(self.epoch) + batch + 1}")
+
+    def on_train_batch_end(self, batch, logs=None):
+        fault_injection.moment("step done")
+
+    def on_train_end(self, logs=None):
+        fault_injection.at("start")  # the next run in this process starts where this one did
 
 
 class AveragedWeightsForScoring(keras.callbacks.Callback):

@@ -11,18 +11,22 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from seq2seq import fault_injection
+from seq2seq.durable_files import write_atomically
 from seq2seq.errors import Seq2SeqError, TrainingInterrupted
 from seq2seq.models.loading import load_model_file
 from seq2seq.precision import AUTO, resolve_precision
 from seq2seq.tasks import task_named
 from seq2seq.keras_internals import swap_with_moving_averages
 from seq2seq.training.callbacks import (AveragedWeightsForScoring, DevScore, EpochClock, EpochOffset, EpochSeeds,
-                                        NonFiniteLossGuard, RunCheckpoint, TimeBudget, TrainingWeightsBack)
+                                        NonFiniteLossGuard, RunCheckpoint, TimeBudget, TrainingPosition,
+                                        TrainingWeightsBack)
 from seq2seq.training.distribute import make_strategy, own_run_directory, resumed_run_directory
 from seq2seq.training.fine_tuning import check_initial_run, copy_vocabulary, initial_model
 from seq2seq.training.mid_epoch import MidEpochCheckpoint, MidEpochResume
 from seq2seq.training.progress import ProgressLog
-from seq2seq.training.run_dir import RunDirectory, write_atomically
+from seq2seq.training.run_dir import RunDirectory
+from seq2seq.training.run_lock import run_lock
 from seq2seq.training.schedules import WarmupDecay
 from seq2seq.training.tensorboard import tensorboard_callbacks
 
@@ -46,6 +50,16 @@ def train(config, run_dir, resume=False, log=print) -> RunDirectory:
         config = saved.load_config()
     strategy = make_strategy(config.distribute, log)
     run = RunDirectory(own_run_directory(run_dir, config.distribute.strategy))
+    if resume:
+        run.require(run.state_file, "no checkpoint to resume from; train without --resume")
+    else:
+        run.path.mkdir(parents=True, exist_ok=True)
+    fault_injection.at("start")
+    with run_lock(run.path, "seq2seq train", log):
+        return _train(run, config, resume, strategy, log)
+
+
+def _train(run, config, resume, strategy, log):
     config, state = _open_run(run, config, resume, log)
     keras.utils.set_random_seed(config.seed)
 
@@ -126,9 +140,10 @@ def _open_run(run, config, resume, log):
         run.truncate_metrics(state["epoch"])
         log(f"resuming {run.path} from {run.resume_point(state)}")
     else:
-        if run.state_file.exists() or run.model_file.exists():
+        if run.state_file.exists():
             raise Seq2SeqError(f"{run.path} already holds a training run: pass --resume to continue it "
                                "or choose another --run-dir")
+        _remove_unfinished_first_epoch(run, log)
         state = None
         initial = check_initial_run(config) if config.train.init_from else None
         run.create()
@@ -141,6 +156,22 @@ def _open_run(run, config, resume, log):
                 f"; frozen: {', '.join(config.train.freeze)}" if config.train.freeze else ""))
     write_atomically(run.config_file, config.to_yaml().encode())  # other workers may be reading it
     return config, state
+
+
+def _remove_unfinished_first_epoch(run, log):
+    """What a run killed before its first `state.json` left: files of ours that no state vouches for.
+
+    Without them a new run starts clean, instead of refusing (as if the run were resumable) or appending
+    to the killed run's `metrics.csv`.
+    """
+    leftovers = [path for path in (run.model_file, run.metrics_file, *run.epoch_checkpoints(),
+                                   *run.mid_epoch_checkpoints()) if path.exists()]
+    run.remove_partial_files()
+    for path in leftovers:
+        path.unlink()
+    if leftovers:
+        log(f"{run.path}: removed {', '.join(path.name for path in leftovers)}, left by a run that was stopped "
+            "before its first checkpoint")
 
 
 def _keep_saved_precision(config, saved):
@@ -235,6 +266,9 @@ def _refuse_incompatible_changes(saved, config, run, state):
         raise Seq2SeqError(f"--resume from the mid-epoch checkpoint cannot change train.{changed[0]}: the rest of "
                            f"epoch {state['epoch'] + 1} is that epoch's batches; resume unchanged and change it "
                            "once the epoch has ended")
+    if saved.train.early_stopping.metric != config.train.early_stopping.metric:
+        raise Seq2SeqError(f"--resume cannot change train.early_stopping.metric: the best value so far in "
+                           f"{run.state_file} is a {saved.train.early_stopping.metric}")
     if saved.train.weight_averaging != config.train.weight_averaging:
         raise Seq2SeqError("--resume cannot change train.weight_averaging: the checkpoints hold weights averaged "
                            f"with {saved.train.weight_averaging}")
@@ -244,7 +278,8 @@ def _callbacks(config, run, state, task, model, monitored, offset, log):
     """In the order they must run at each epoch end: scores into the logs, then what reads them."""
     train = config.train
     averaging = bool(train.weight_averaging)
-    callbacks = [AveragedWeightsForScoring()] if averaging else []
+    callbacks = [TrainingPosition(offset)]
+    callbacks += [AveragedWeightsForScoring()] if averaging else []
     callbacks += [NonFiniteLossGuard(run, offset), EpochSeeds(config.seed)]
     if offset.steps:
         callbacks.append(MidEpochResume(offset.epoch, state["mid_epoch"]))

@@ -18,7 +18,7 @@ import numpy as np
 
 from seq2seq.keras_internals import swap_with_moving_averages
 from seq2seq.training.callbacks import EpochOffset, seed_generators
-from seq2seq.training.run_dir import save_model_atomically
+from seq2seq.durable_files import save_model_atomically
 
 
 class MidEpochCheckpoint(keras.callbacks.Callback):

@@ -14,11 +14,10 @@
 import csv
 import io
 import json
-import os
-import shutil
 from pathlib import Path
 
 from seq2seq.config import load_config
+from seq2seq.durable_files import partial_files, write_atomically
 from seq2seq.errors import Seq2SeqError
 
 STATE_KEYS = ("epoch", "best", "best_epoch", "wait", "checkpoint")
@@ -57,8 +56,8 @@ class RunDirectory:
         return self
 
     def remove_partial_files(self):
-        """Temporary files left by a run killed while saving."""
-        for leftover in self.path.rglob("*.tmp*"):
+        """The partial files of writes a killed run left (`seq2seq.durable_files`); only ours."""
+        for leftover in partial_files(self.path):
             leftover.unlink()
 
     def load_config(self, overrides=None):
@@ -100,14 +99,19 @@ class RunDirectory:
         write_atomically(self.state_file, json.dumps(state, indent=2).encode())
 
     def append_metrics(self, row: dict) -> None:
-        """Add one epoch's row; the header comes from the first row written."""
-        new = not self.metrics_file.exists()
-        with open(self.metrics_file, "a", newline="", encoding="utf-8") as handle:
-            writer = csv.DictWriter(handle, fieldnames=list(row) if new else self._metric_columns(),
-                                    extrasaction="ignore")
-            if new:
-                writer.writeheader()
-            writer.writerow(row)
+        """Add one epoch's row; the header comes from the first row written.
+
+        The file is rewritten whole rather than appended to: a kill inside an append could leave half a row.
+        """
+        existing = self.metrics_file.read_bytes().decode("utf-8") if self.metrics_file.exists() else ""
+        out = io.StringIO(existing)
+        out.seek(0, io.SEEK_END)
+        writer = csv.DictWriter(out, fieldnames=self._metric_columns() if existing else list(row),
+                                extrasaction="ignore")
+        if not existing:
+            writer.writeheader()
+        writer.writerow(row)
+        write_atomically(self.metrics_file, out.getvalue().encode("utf-8"))
 
     def read_metrics(self) -> list:
         """One dict of column -> text per finished epoch."""
@@ -127,33 +131,3 @@ class RunDirectory:
     def _metric_columns(self):
         with open(self.metrics_file, newline="", encoding="utf-8") as handle:
             return next(csv.reader(handle))
-
-
-def replace_atomically(path: Path, write) -> None:
-    """Let `write(temporary_path)` fill a temporary file, then rename it over `path`.
-
-    A kill at any moment leaves either the old file or the new one, never a half-written one.
-    """
-    temporary = path.with_name(f"{path.stem}.tmp{path.suffix}")
-    write(temporary)
-    os.replace(temporary, path)
-
-
-def write_atomically(path: Path, data: bytes) -> None:
-    replace_atomically(path, lambda temporary: temporary.write_bytes(data))
-
-
-def write_array_atomically(path: Path, array) -> None:
-    """A numpy array as a `.npy` file (e.g. cached image features), never left half-written."""
-    import numpy as np
-
-    path.parent.mkdir(parents=True, exist_ok=True)
-    replace_atomically(path, lambda temporary: np.save(temporary, array))
-
-
-def save_model_atomically(model, path: Path) -> None:
-    replace_atomically(path, model.save)  # the temporary name keeps the `.keras` suffix Keras requires
-
-
-def copy_atomically(source: Path, destination: Path) -> None:
-    replace_atomically(destination, lambda temporary: shutil.copyfile(source, temporary))
