@@ -41,6 +41,32 @@ def padded_source():
     return source
 
 
+def teacher_forced_scores(models, inputs, outputs, alpha=0.0):
+    """Reference GNMT scores (no coverage penalty) of search outputs (B, N, L), each ending with EOS, in float64
+    numpy: each step's probabilities are the mean of the models' softmax (one model: its own) from
+    teacher-forced calls `model((inputs, target_in))`, not the `step` the searches use, with PAD and BOS
+    removed and the rest renormalised, as every search does. -> (B, N)."""
+    import numpy as np
+
+    from seq2seq.tokens import BOS_ID, PAD_ID
+
+    batch, n_best, length = outputs.shape
+    tokens = outputs.reshape(batch * n_best, length)
+    target_in = np.concatenate([np.full((len(tokens), 1), BOS_ID, "int32"), tokens[:, :-1]], axis=1)
+    probabilities = []
+    for model in models:
+        logits = np.asarray(model((np.repeat(inputs, n_best, axis=0), target_in)), "float64")
+        probabilities.append(np.exp(logits - logits.max(axis=-1, keepdims=True)))
+        probabilities[-1] /= probabilities[-1].sum(axis=-1, keepdims=True)
+    mean = np.mean(probabilities, axis=0)
+    mean[..., [PAD_ID, BOS_ID]] = 0.0
+    mean /= mean.sum(axis=-1, keepdims=True)
+    chosen = np.take_along_axis(mean, tokens[..., None], axis=-1)[..., 0]
+    real = tokens != PAD_ID  # up to and with EOS
+    log_probability = np.log(np.where(real, chosen, 1.0)).sum(axis=1)
+    return (log_probability / ((5 + real.sum(axis=1)) / 6) ** alpha).reshape(batch, n_best)
+
+
 def write_reversal_task(directory, sizes=(("train", 3000), ("dev", 100), ("test", 100)), seed=0):
     """TSV files whose targets are the sources reversed word by word: learnable only with attention."""
     rng = random.Random(seed)
@@ -67,6 +93,13 @@ train: {{batch_size: 32, epochs: {epochs}, learning_rate: 0.005, warmup_steps: 2
 @pytest.fixture(scope="session")
 def reversal_data(tmp_path_factory):
     return write_reversal_task(tmp_path_factory.mktemp("reversal"))
+
+
+@pytest.fixture(scope="session")
+def tiny_reversal_data(tmp_path_factory):
+    """64 training pairs, 8 dev and 8 test: for runs that check what training does, not what it learns,
+    whose cost is then mostly the tracing of the train and dev steps."""
+    return write_reversal_task(tmp_path_factory.mktemp("tiny_reversal"), sizes=(("train", 64), ("dev", 8), ("test", 8)))
 
 
 @pytest.fixture(scope="session")

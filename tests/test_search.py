@@ -6,8 +6,10 @@ import numpy as np
 import pytest
 
 from conftest import padded_source, tiny_model
+from test_memoryless_search import BigramModel, fixed_length
 from seq2seq.config import DecodeConfig
-from seq2seq.search import CompiledSearch, Scoring, beam_search, is_real, output_length_limits
+from seq2seq.search import (NEGATIVE, SOURCE_IDS, CompiledSearch, Scoring, beam_search, is_real,
+                            output_length_limits, sample_search, search)
 from seq2seq.tokens import BOS_ID, EOS_ID, PAD_ID, UNK_ID
 
 
@@ -174,16 +176,102 @@ def reversal_sources(reversal_data, count=60):
     return [line.split("\t")[0] for line in lines]
 
 
-@pytest.mark.parametrize("beam_size", [2, 5])
-def test_trained_beam_search_never_scores_below_greedy(trained_run, reversal_data, beam_size):
-    """Beam search is not guaranteed to beat greedy in general; on a trained model it must, sentence by sentence."""
-    from seq2seq.tasks.translation.translator import Translator
+class CountingSteps:
+    """A model that counts the decoder steps a search asks of it (the search must run eagerly for that)."""
 
-    sources = reversal_sources(reversal_data)
-    greedy = Translator.load(trained_run).translate_with_details(sources)
-    beam = Translator.load(trained_run, beam_size=beam_size).translate_with_details(sources)
-    for by_greedy, by_beam in zip(greedy, beam):
-        assert by_beam.score >= by_greedy.score - 1e-4, (by_greedy.source, by_greedy.text, by_beam.text)
+    def __init__(self, model):
+        self.model, self.steps = model, 0
+
+    def encode(self, inputs):
+        return self.model.encode(inputs)
+
+    def step(self, *args):
+        self.steps += 1
+        return self.model.step(*args)
+
+
+def chain_with_a_shortcut(vocabulary_size=12, seed=0):
+    """A bigram table (`BigramModel`) built so that stopping a beam too early shows: from BOS, EOS
+    (log-probability about -1.1) is a little likelier than token 4 (-1.3), which starts a chain 4, 5, ..., 9,
+    EOS of near-certain steps over a background of noise. The chain scores below the lone EOS without a
+    length penalty and above it with one, and it is the n-th best output for n > 1: a bound that ignored the
+    length penalty, or compared with the best finished output instead of the n-th, stops before it ends."""
+    table = np.random.default_rng(seed).normal(scale=0.3, size=(vocabulary_size, vocabulary_size))
+    table[BOS_ID, EOS_ID], table[BOS_ID, 4] = 2.0, 1.8
+    for token in range(4, 10):
+        table[token, token + 1 if token < 9 else EOS_ID] = 6.0
+    return table.astype("float32")
+
+
+@pytest.mark.parametrize("model, beam_size, n_best, alpha, beta", [
+    ("chain", 2, 1, 0.0, 0.0), ("chain", 3, 2, 0.0, 0.0), ("chain", 2, 1, 1.0, 0.0), ("chain", 3, 3, 1.0, 0.0),
+    ("tiny", 3, 2, 0.6, 0.2)])
+def test_a_beam_that_stops_early_returns_what_a_beam_run_to_the_limit_returns(monkeypatch, model, beam_size, n_best,
+                                                                             alpha, beta):
+    """Beam search ends an input once no alive hypothesis can beat its n-th best finished one
+    (`Scoring.best_reachable`). The same narrow beam with that bound disabled runs every input to its length
+    limit; both must return exactly the same hypotheses, scores and attention, and the bounded one must have
+    stopped sooner, or the comparison proves nothing. The tiny model (which has a source to cover) gets a
+    likelier EOS than untrained so that its hypotheses finish early and the bound has something to cut."""
+    if model == "chain":
+        model, inputs, kind = BigramModel(chain_with_a_shortcut()), np.zeros((2, 1), "int32"), fixed_length(12)
+    else:
+        model, inputs, kind = tiny_model(), padded_source(), SOURCE_IDS
+        bias = model.decoder.output_projection.bias
+        bias.assign(np.asarray(bias) + np.eye(bias.shape[0], dtype="float32")[EOS_ID])
+    decode = DecodeConfig(beam_size=beam_size, n_best=n_best, length_penalty=alpha, coverage_penalty=beta)
+    bounded = CountingSteps(model)
+    early = search(bounded, inputs, decode, kind=kind)
+    monkeypatch.setattr(Scoring, "best_reachable", lambda self, log_probability, limit: log_probability - NEGATIVE)
+    unbounded = CountingSteps(model)
+    to_the_limit = search(unbounded, inputs, decode, kind=kind)
+
+    assert unbounded.steps == max(kind.frame(inputs, decode)[0])
+    assert bounded.steps < unbounded.steps
+    for found, expected in zip(early, to_the_limit, strict=True):
+        np.testing.assert_array_equal(np.asarray(found), np.asarray(expected))
+
+
+def first_step_distribution(model, source_row, temperature, top_k):
+    """Reference: softmax(logits / temperature) of the first output token over the `top_k` most likely
+    tokens (0: all), PAD and BOS excluded, in float64 numpy from one eager model step."""
+    states, memory = model.encode(source_row[None])
+    logits = np.asarray(model.step(np.array([BOS_ID], "int32"), states, memory)[0], "float64")[0]
+    logits[[PAD_ID, BOS_ID]] = -np.inf
+    logits /= temperature
+    if top_k:
+        logits[logits < np.sort(logits)[-top_k]] = -np.inf
+    probabilities = np.exp(logits - logits.max())
+    return probabilities / probabilities.sum()
+
+
+def binomial_deviations(counts, probabilities):
+    """|count - n p| / sqrt(n p (1 - p)) per token: standard normal for large n (0 where p is 0 or 1)."""
+    draws = counts.sum()
+    spread = np.sqrt(draws * probabilities * (1 - probabilities))
+    return np.abs(counts - draws * probabilities) / np.where(spread > 0, spread, 1.0)
+
+
+@pytest.mark.parametrize("temperature, top_k", [(1.0, 0), (0.5, 0), (2.0, 4), (1.0, 3)])
+def test_sampling_draws_the_first_token_from_the_softmax_at_the_temperature_over_the_top_k(temperature, top_k):
+    """20,000 first tokens from one source (a fixed seed, so the outcome is fixed too): each token's count
+    must lie within 4.5 binomial standard deviations of 20,000 times its reference probability (for a
+    correct sampler, a chance of about 1e-5 per token of lying outside), and no token outside the top k
+    may ever be drawn. The same counts must be far from the distribution at a temperature only 25 %
+    higher, so the tolerance is tight enough to notice a temperature that is not applied."""
+    model, source = tiny_model(), padded_source()[:1]
+    bias = model.decoder.output_projection.bias  # spread logits: an untrained model's are nearly uniform
+    bias.assign(np.random.default_rng(0).normal(scale=1.5, size=bias.shape).astype("float32"))
+    draws = 20_000
+    found = sample_search(model, source, limits=np.array([2], "int32"), attention_mask=source != PAD_ID, capacity=2,
+                          samples=draws, temperature=temperature, top_k=top_k, seed=11, with_attention=False)
+    counts = np.bincount(np.asarray(found.tokens)[0, :, 0], minlength=bias.shape[0])
+
+    expected = first_step_distribution(model, source[0], temperature, top_k)
+    assert np.all(counts[expected == 0] == 0), "a token outside the top k (or PAD, BOS) was drawn"
+    assert binomial_deviations(counts, expected).max() < 4.5
+    hotter = first_step_distribution(model, source[0], temperature * 1.25, top_k)
+    assert binomial_deviations(counts, hotter).max() > 4.5
 
 
 @pytest.mark.parametrize("settings", [{}, {"beam_size": 4, "n_best": 2, "length_penalty": 0.6}], ids=["greedy", "beam"])

@@ -31,9 +31,10 @@ class _Attention(keras.layers.Layer):
 
 @keras.saving.register_keras_serializable(package="seq2seq")
 class BahdanauAttention(_Attention):
-    """Additive attention, score = v . tanh(W_q q + W_k k), with learned W_q, W_k and v.
+    """Additive attention, score = v . tanh(W_q q + W_k k + b), with learned W_q, W_k, b and v.
 
-    Unlike `keras.layers.AdditiveAttention`, the projections are learned, as in Bahdanau et al. (2015).
+    Unlike `keras.layers.AdditiveAttention`, the projections are learned, as in Bahdanau et al. (2015);
+    the bias b, which the paper does not have, starts at zero.
     """
 
     def __init__(self, units, **kwargs):
@@ -67,7 +68,7 @@ class LuongAttention(_Attention):
     """Multiplicative attention of Luong et al. (2015): `dot`, `general` or `concat` score.
 
     `dot` needs the query and memory sizes to match; `general` learns W in q . W k; `concat` is
-    v . tanh(W [q; k]), which is the additive form with W split into its query and key halves.
+    v . tanh(W [q; k] + b), the additive form with W split into its query and key halves (b as there).
     """
 
     SCORES = ("dot", "general", "concat")
