@@ -81,32 +81,63 @@ def train_in_subprocess(config, run_dir, fault=None, settings=FAULT_SETTINGS):
     return subprocess.run(command, env=environment, capture_output=True, text=True, timeout=600)
 
 
-def kill_and_resume(fault_config, uninterrupted, tmp_path, kills, seed):
-    expected, moments = uninterrupted
-    rng = random.Random(seed)
-    aimed = [moments[index] for index in sorted(rng.sample(range(len(moments)), kills))]
-    run_dir = tmp_path / expected.name  # the same directory name: moments name files by it
+def kill_and_resume(config, expected, aimed, run_dir, settings=FAULT_SETTINGS):
+    """Kill a run at each aimed moment in turn, restarting it after each kill; then let it finish.
+    `run_dir` has the name of `expected`'s directory: moments name files by it."""
     for moment in aimed:
-        finished = train_in_subprocess(fault_config, run_dir, fault=f"kill@{moment}")
+        finished = train_in_subprocess(config, run_dir, fault=f"kill@{moment}", settings=settings)
         assert finished.returncode == -signal.SIGKILL, f"no kill at {moment!r}: {finished.stderr[-1500:]}"
-    finished = train_in_subprocess(fault_config, run_dir)
+    finished = train_in_subprocess(config, run_dir, settings=settings)
     assert finished.returncode == 0, finished.stderr[-2000:]
     assert_same_run(run_dir, expected)
     assert not list(run_dir.rglob(f"*{PARTIAL_MARK}*")), "a partial file outlived the resume"
-    return aimed
+
+
+def random_moments(moments, count, seed):
+    return [moments[index] for index in sorted(random.Random(seed).sample(range(len(moments)), count))]
 
 
 def test_killed_at_three_random_moments_a_run_ends_as_if_never_killed(fault_config, uninterrupted, tmp_path):
-    aimed = kill_and_resume(fault_config, uninterrupted, tmp_path, kills=3, seed=1)
-    assert len(aimed) == 3
+    expected, moments = uninterrupted
+    kill_and_resume(fault_config, expected, random_moments(moments, 3, seed=1), tmp_path / expected.name)
 
 
 @pytest.mark.slow
 def test_killed_at_thirty_random_moments_a_run_ends_as_if_never_killed(fault_config, uninterrupted, tmp_path):
     """Thirty of the run's moments, inside checkpoint, state, metrics and config writes and between steps."""
-    aimed = kill_and_resume(fault_config, uninterrupted, tmp_path, kills=30, seed=2)
-    kinds = {moment.rsplit(" ", 1)[-1] for moment in aimed}
-    assert {"writing", "written", "renamed", "done"} <= kinds, kinds
+    expected, moments = uninterrupted
+    aimed = random_moments(moments, 30, seed=2)
+    assert {moment.rsplit(" ", 1)[-1] for moment in aimed} >= {"writing", "written", "renamed", "done"}
+    kill_and_resume(fault_config, expected, aimed, tmp_path / expected.name)
+
+
+@pytest.mark.slow
+def test_a_captioner_killed_inside_its_feature_cache_writes_ends_as_if_never_killed(tmp_path):
+    """A frozen pretrained encoder's features are cached in the run (`models.image_features`): kills inside
+    those writes, and at two random moments after them."""
+    import keras
+
+    from conftest import shapes_config_text
+    from seq2seq.layers.image_encoders import PretrainedCNN
+
+    keras.utils.set_random_seed(0)
+    weights = tmp_path / "mobilenet.weights.h5"
+    PretrainedCNN("keras_application", 64, backbone="MobileNetV2").network.save_weights(weights)
+    config = tmp_path / "frozen.yaml"
+    config.write_text(shapes_config_text(tmp_path / "cache", epochs=2).replace("synthetic_images: 1000",
+                                                                              "synthetic_images: 200").replace(
+        "{kind: small_cnn, image_size: 32, filters: [16, 32]}",
+        f"{{kind: keras_application, backbone: MobileNetV2, image_size: 64, weights: {weights}}}"))
+    moments_log = tmp_path / "moments.log"
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("SEQ2SEQ_FAULT_LOG", str(moments_log))
+        train(load_config(config), tmp_path / "straight" / "run", log=lambda *_: None)
+    moments = moments_log.read_text(encoding="utf-8").splitlines()
+    in_cache = [moment for moment in moments if "features/" in moment]
+    assert {"features/train.npy written", "features/train.json writing"} <= {m.split(": ", 1)[1] for m in in_cache}
+    after_cache = moments[moments.index(in_cache[-1]) + 1:]
+    kill_and_resume(config, tmp_path / "straight" / "run", in_cache + random_moments(after_cache, 2, seed=3),
+                    tmp_path / "killed" / "run", settings=[])
 
 
 @pytest.mark.parametrize("file, phase", [("checkpoints/epoch-002.keras", "written"), ("run/metrics.csv", "writing"),
