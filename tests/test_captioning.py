@@ -26,6 +26,7 @@ def _test_images(run, count=None):
     return data.images[:count], data.captions[:count]
 
 
+@pytest.mark.slow  # the shared captioner trains for minutes: CI runs the slow tests in a second step
 def test_tiny_run_learns_to_look_at_the_image(trained_captioner):
     scores = evaluate_run(trained_captioner, "test", log=lambda *_: None)
     # Floors with room for the CPU: the test once asked for BLEU-4 50 and CIDEr-D 2.5, which the
@@ -45,6 +46,7 @@ def test_tiny_run_learns_to_look_at_the_image(trained_captioner):
     assert {"dev_bleu", "dev_cider"} <= set(RunDirectory(trained_captioner).read_metrics()[0])
 
 
+@pytest.mark.slow  # the shared captioner trains for minutes: CI runs the slow tests in a second step
 def test_captioner_api_gives_captions_and_attention_over_the_grid(trained_captioner):
     images, _ = _test_images(trained_captioner, 3)
     captioner = Captioner.load(trained_captioner)
@@ -64,6 +66,7 @@ def test_captioner_api_gives_captions_and_attention_over_the_grid(trained_captio
     assert len(beams[0].hypotheses) == 2 and beams[0].hypotheses[0].score >= beams[0].hypotheses[1].score
 
 
+@pytest.mark.slow  # the shared captioner trains for minutes: CI runs the slow tests in a second step
 def test_cli_captions_images_and_draws_attention(trained_captioner, tmp_path, capsys):
     images, _ = _test_images(trained_captioner, 2)
     out_dir = tmp_path / "attention"
@@ -76,6 +79,7 @@ def test_cli_captions_images_and_draws_attention(trained_captioner, tmp_path, ca
     assert (tmp_path / "caption-attention-1.png").is_file() and (tmp_path / "training.png").is_file()
 
 
+@pytest.mark.slow  # the shared captioner trains for minutes: CI runs the slow tests in a second step
 def test_cli_reports_a_missing_or_corrupt_image(trained_captioner, tmp_path, capsys):
     broken = tmp_path / "broken.png"
     broken.write_bytes(b"\x89PNG\r\n\x1a\nnot really")
@@ -85,6 +89,7 @@ def test_cli_reports_a_missing_or_corrupt_image(trained_captioner, tmp_path, cap
     assert "absent.png" in capsys.readouterr().err
 
 
+@pytest.mark.slow  # the shared captioner trains for minutes: CI runs the slow tests in a second step
 def test_runs_of_one_task_are_refused_by_the_other(trained_captioner, trained_run, capsys):
     assert main(["translate", str(trained_captioner), "hello"]) == 2
     assert "is a captioning run, and this needs a translation run" in capsys.readouterr().err
@@ -93,6 +98,7 @@ def test_runs_of_one_task_are_refused_by_the_other(trained_captioner, trained_ru
     assert "is a translation run, and this needs a captioning run" in capsys.readouterr().err
 
 
+@pytest.mark.slow  # the shared captioner trains for minutes: CI runs the slow tests in a second step
 def test_resumed_captioning_run_trains_on(trained_captioner, tmp_path):
     run = tmp_path / "run"
     shutil.copytree(trained_captioner, run)
@@ -121,6 +127,7 @@ def _flickr8k_from_shapes(directory, shapes_dir, per_split=40):
     return directory
 
 
+@pytest.mark.slow  # the shared captioner trains for minutes: CI runs the slow tests in a second step
 def test_frozen_backbone_features_are_computed_once_and_bad_images_counted(trained_captioner, tmp_path):
     shapes_dir = next((trained_captioner.parent / "cache").glob("shapes-*"))
     data = _flickr8k_from_shapes(tmp_path / "flickr", shapes_dir)
@@ -160,6 +167,7 @@ def test_frozen_backbone_features_are_computed_once_and_bad_images_counted(train
     assert np.load(features).shape[0] == 30
 
 
+@pytest.mark.slow  # the shared captioner trains for minutes: CI runs the slow tests in a second step
 def test_a_tokenizer_from_another_run_is_refused(trained_captioner, trained_run, tmp_path):
     run = tmp_path / "run"
     shutil.copytree(trained_captioner, run)

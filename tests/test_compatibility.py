@@ -79,6 +79,7 @@ def test_old_translation_run_translates_evaluates_and_resumes(old_runs, capsys):
     assert (run / "model.averaged.keras").is_file()
 
 
+@pytest.mark.slow  # minutes on 2 cores: CI runs the slow tests in a second step
 def test_old_captioning_run_captions_evaluates_and_resumes(old_runs):
     run = old_runs / "captioning"
     captioner = Captioner.load(run)

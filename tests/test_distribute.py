@@ -46,6 +46,7 @@ def run(arguments, **kwargs):
     return done
 
 
+@pytest.mark.slow  # minutes on 2 cores: CI runs the slow tests in a second step
 def test_mirrored_replicas_on_two_cpus_train_like_one_device(small_task, tmp_path):
     """Same global batch of 32: two replicas of 16 average their gradients to what one device computes."""
     (tmp_path / "one.yaml").write_text(reversal_config_text(small_task, epochs=2))

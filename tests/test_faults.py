@@ -140,8 +140,9 @@ def test_a_captioner_killed_inside_its_feature_cache_writes_ends_as_if_never_kil
                     tmp_path / "killed" / "run", settings=[])
 
 
-@pytest.mark.parametrize("file, phase", [("checkpoints/epoch-002.keras", "written"), ("run/metrics.csv", "writing"),
-                                         ("checkpoints/state.json", "writing")])
+@pytest.mark.parametrize("file, phase", [("checkpoints/epoch-002.keras", "written"),
+                                         pytest.param("run/metrics.csv", "writing", marks=pytest.mark.slow),
+                                         pytest.param("checkpoints/state.json", "writing", marks=pytest.mark.slow)])
 def test_a_full_disk_names_the_file_keeps_the_last_checkpoint_and_resume_finishes(
         fault_config, uninterrupted, tmp_path, monkeypatch, file, phase):
     expected, moments = uninterrupted

@@ -67,7 +67,8 @@ def assert_same_run(straight, resumed):
             np.testing.assert_allclose(np.asarray(found), np.asarray(expected), rtol=1e-5, atol=1e-6, err_msg=part)
 
 
-@pytest.mark.parametrize("levers", [[], LEVERS], ids=["plain", "averaged-word-dropout-subword-sampling"])
+@pytest.mark.parametrize("levers", [[], pytest.param(LEVERS, marks=pytest.mark.slow)],
+                         ids=["plain", "averaged-word-dropout-subword-sampling"])
 def test_a_run_killed_mid_epoch_resumes_from_that_step_exactly(tmp_path, reversal_data, straight_run, monkeypatch,
                                                                levers):
     """Killed at step 7 of epoch 2: the resume loads the mid-epoch checkpoint, skips the 7 steps done, and ends
@@ -95,6 +96,7 @@ def test_a_run_killed_mid_epoch_resumes_from_that_step_exactly(tmp_path, reversa
     assert "mid_epoch" not in run.read_state() and not run.mid_epoch_checkpoints()
 
 
+@pytest.mark.slow  # minutes on 2 cores: CI runs the slow tests in a second step
 def test_a_run_killed_mid_epoch_before_its_first_epoch_ended_resumes(tmp_path, reversal_data, straight_run,
                                                                      monkeypatch):
     kill_at(monkeypatch, epoch=1, step=4)

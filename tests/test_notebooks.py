@@ -34,6 +34,7 @@ def test_notebook_is_committed_clean_with_fast_parameters_first(name):
     assert re.search(r"^FAST = True\b", cells[0].source, re.MULTILINE), "the first code cell sets FAST = True"
 
 
+@pytest.mark.slow  # minutes on 2 cores: CI runs the slow tests in a second step
 @pytest.mark.parametrize("name", NOTEBOOKS)
 def test_notebook_runs_in_its_fast_setting(name, tmp_path, monkeypatch):
     monkeypatch.setenv("SEQ2SEQ_CACHE_DIR", str(tmp_path / "cache"))

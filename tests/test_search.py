@@ -94,7 +94,8 @@ def test_search_never_outputs_pad_or_bos(decode):
         assert PAD_ID not in produced and BOS_ID not in produced
 
 
-@pytest.mark.parametrize("limit, beam_size, n_best", [(2, 6, 4), (3, 13, 13), (4, 40, 1), (4, 40, 3)])
+@pytest.mark.parametrize("limit, beam_size, n_best", [(2, 6, 4), (3, 13, 13), pytest.param(4, 40, 1, marks=pytest.mark.slow),
+                                                        pytest.param(4, 40, 3, marks=pytest.mark.slow)])
 def test_beam_search_with_a_wide_beam_ranks_every_short_output_like_exhaustive_search(limit, beam_size, n_best):
     """Target vocabulary of 6 (UNK, EOS and two words usable): every output of at most `limit` tokens
     is enumerated and scored independently; a beam at least as wide as any step's candidates must

@@ -60,8 +60,9 @@ class Killed(BaseException):
     """Stands in for SIGKILL: nothing after it runs, not even `except Exception` handlers."""
 
 
-@pytest.mark.parametrize("levers", [[], ["train.weight_averaging=0.9", "model.source_word_dropout=0.2",
-                                          "model.target_word_dropout=0.1", "tokenizer.sampling_alpha=0.3"]],
+@pytest.mark.parametrize("levers", [pytest.param([], marks=pytest.mark.slow),  # test_faults resumes plain runs
+                                    ["train.weight_averaging=0.9", "model.source_word_dropout=0.2",
+                                     "model.target_word_dropout=0.1", "tokenizer.sampling_alpha=0.3"]],
                          ids=["plain", "averaged-word-dropout-subword-sampling"])
 def test_resume_continues_exactly_where_training_stopped(tmp_path, reversal_data, monkeypatch, levers):
     """Dropout and a cosine schedule make this strict: masks and learning rates must both carry over;
@@ -97,6 +98,7 @@ def test_resume_continues_exactly_where_training_stopped(tmp_path, reversal_data
             np.testing.assert_allclose(np.asarray(found), np.asarray(expected), rtol=1e-4, atol=1e-5, err_msg=name)
 
 
+@pytest.mark.slow  # minutes on 2 cores: CI runs the slow tests in a second step
 def test_the_same_config_and_seed_give_identical_metrics_twice(tmp_path, reversal_data):
     (tmp_path / "twice.yaml").write_text(reversal_config_text(reversal_data, epochs=2))
     config = load_config(tmp_path / "twice.yaml", ["data.max_train_pairs=400", "model.dropout=0.2"])
@@ -128,6 +130,7 @@ def test_resume_refuses_a_precision_change(trained_run):
         train(config, trained_run, resume=True, log=lambda *_: None)
 
 
+@pytest.mark.slow  # minutes on 2 cores: CI runs the slow tests in a second step
 def test_mixed_bfloat16_trains_to_the_float32_quality_and_reloads_in_its_precision(tmp_path, reversal_data):
     """The float32 run (`trained_run`) must reach 90 % exact match on this task: so must bfloat16."""
     (tmp_path / "bf16.yaml").write_text(reversal_config_text(reversal_data))
