@@ -80,6 +80,8 @@ def read_lines(path, what="sentence to translate"):
         lines = data.decode("utf-8").splitlines()
     except FileNotFoundError:
         raise DataError(path, None, "file not found") from None
+    except OSError as error:  # a folder, a loop of links, a name too long for the file system
+        raise DataError(path, None, f"cannot read it: {error.strerror}") from None
     except UnicodeDecodeError as error:
         line = data[:error.start].count(b"\n") + 1
         raise DataError(name, line, "not valid UTF-8; convert the file to UTF-8") from None

@@ -11,16 +11,17 @@ import dataclasses
 import difflib
 import functools
 import importlib.util
+import math
 import re
 import types
 import typing
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Literal, Optional
 
 import yaml
 
-from seq2seq.errors import ConfigError
+from seq2seq.errors import ConfigError, shown
+from seq2seq.paths import checked_path
 
 SCIENTIFIC = re.compile(r"[-+]?(\d+\.?\d*|\.\d+)[eE][-+]?\d+")
 CellType = Literal["gru", "lstm", "simple_rnn", "mtrnn", "layer_norm_gru", "layer_norm_lstm"]
@@ -116,9 +117,11 @@ def corpus_parts(data, source="config") -> list:
             raise ConfigError(f"{source}: '{key}.corpus' must name a corpus (e.g. bible-es-en, software-es-en, files)")
         name = entry.name or entry.corpus
         if not re.fullmatch(r"[A-Za-z0-9_.-]+", name):
-            raise ConfigError(f"{source}: '{key}.name' may hold letters, digits, '_', '.' and '-' only, got {name!r}")
+            raise ConfigError(f"{source}: '{key}.name' may hold letters, digits, '_', '.' and '-' only, "
+                              f"got {shown(name)}")
         if name in (part.name for part in parts):
-            raise ConfigError(f"{source}: two entries of data.corpora are named {name!r}; give each a distinct 'name'")
+            raise ConfigError(f"{source}: two entries of data.corpora are named {shown(name)}; "
+                              "give each a distinct 'name'")
         if not 0 < entry.weight <= MAX_CORPUS_WEIGHT:
             raise ConfigError(f"{source}: '{key}.weight' must be above 0 and at most {MAX_CORPUS_WEIGHT}, "
                               f"got {entry.weight}")
@@ -338,13 +341,16 @@ def load_config(path, overrides=None, saved_run=False) -> Config:
 
     `saved_run`: the file is a run directory's config.yaml, possibly written by an older release.
     """
-    path = Path(path)
+    path = checked_path(path)
     if not path.is_file():
         raise ConfigError(f"{path}: config file not found")
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except yaml.YAMLError as error:
-        raise ConfigError(f"{path}: not valid YAML: {error}") from None
+        raw = _parse_yaml(path.read_bytes().decode("utf-8"), str(path)) or {}
+    except UnicodeDecodeError as error:
+        raise ConfigError(f"{path}: bytes that are not UTF-8 at byte {error.start + 1}; "
+                          "save the config as UTF-8") from None
+    except OSError as error:  # a file it may not read
+        raise ConfigError(f"{path}: cannot read it: {error.strerror}") from None
     if not isinstance(raw, dict):
         raise ConfigError(f"{path}: expected a mapping of sections at the top level")
     if saved_run:
@@ -361,6 +367,29 @@ def load_config(path, overrides=None, saved_run=False) -> Config:
         config_from_dict(raw, source=str(path))
         config_from_dict(overridden, source=f"--set (over {path})")
         raise
+
+
+def _parse_yaml(text: str, source: str):
+    """`yaml.safe_load` (no tag can run code), its failures as one-line ConfigErrors naming `source`.
+
+    PyYAML's own message spans several lines (the context, a copy of the line, a caret under the
+    problem); the error keeps the problem and its line and column. Input nested some hundreds of levels deep
+    exhausts the parser's recursion, and a number PyYAML cannot convert (an integer of over 4,300 digits,
+    a date such as 2024-02-30) raises ValueError: both are a bad file too.
+    """
+    try:
+        return yaml.safe_load(text)
+    except yaml.MarkedYAMLError as error:
+        mark = error.problem_mark or error.context_mark
+        where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
+        problem = " ".join((error.problem or error.context or str(error).splitlines()[0]).split())
+        raise ConfigError(f"{source}: not valid YAML: {where}{problem}") from None
+    except yaml.YAMLError as error:  # a ReaderError: a character YAML does not allow; its first line says it
+        raise ConfigError(f"{source}: not valid YAML: {str(error).splitlines()[0]}") from None
+    except RecursionError:
+        raise ConfigError(f"{source}: not a config: nested too deeply for YAML to read") from None
+    except ValueError as error:
+        raise ConfigError(f"{source}: not valid YAML: {error}") from None
 
 
 def config_from_dict(raw: dict, source: str = "config") -> Config:
@@ -415,6 +444,11 @@ def _check_consistency(config, task, source):
         value = getattr(getattr(config, section), name)
         if not 0 <= value < 1:
             raise ConfigError(f"{source}: '{key}' must be in [0, 1), got {value}")
+    if config.seed < 0:  # NumPy's generators, which Keras seeds, take 0 to 2**32 - 1
+        raise ConfigError(f"{source}: 'seed' must be at least 0, got {config.seed}")
+    if not 0.98 <= config.tokenizer.character_coverage <= 1:  # else SentencePiece fails after the data is read
+        raise ConfigError(f"{source}: 'tokenizer.character_coverage' must be in [0.98, 1] (SentencePiece's range), "
+                          f"got {config.tokenizer.character_coverage}")
     if config.config_version != CONFIG_VERSION:
         raise ConfigError(f"{source}: 'config_version' {config.config_version} is not this release's "
                           f"({CONFIG_VERSION}); remove the key from a config you wrote")
@@ -439,7 +473,7 @@ def _check_training_extras(train, source):
     """Fine-tuning, mid-epoch checkpoints and progress lines."""
     unknown = [part for part in train.freeze if part not in FREEZABLE]
     if unknown:
-        raise ConfigError(f"{source}: 'train.freeze' takes {' and '.join(FREEZABLE)}, got {unknown[0]!r}")
+        raise ConfigError(f"{source}: 'train.freeze' takes {' and '.join(FREEZABLE)}, got {shown(unknown[0])}")
     if train.freeze and not train.init_from:
         raise ConfigError(f"{source}: 'train.freeze' applies when fine-tuning a trained run "
                           "('train.init_from', or --init-from RUN)")
@@ -459,18 +493,20 @@ def _check_task(config, task, source):
     if data.corpora and MIXED_CORPUS not in task.corpora:
         raise ConfigError(f"{source}: 'data.corpora' (a mixture of corpora) is for translation runs")
     if data.corpora and data.corpus != MIXED_CORPUS:
-        raise ConfigError(f"{source}: 'data.corpora' replaces 'data.corpus' (here {data.corpus!r}); set one of the two")
+        raise ConfigError(f"{source}: 'data.corpora' replaces 'data.corpus' (here {shown(data.corpus)}); "
+                          "set one of the two")
     if data.corpus == MIXED_CORPUS and not data.corpora:
         raise ConfigError(f"{source}: 'data.corpus: mixed' needs the corpora to mix in 'data.corpora'")
     for part in corpus_parts(data, source):
         if part.data.corpus not in task.corpora:  # corpus_parts refuses "mixed" inside a mixture
-            raise ConfigError(f"{source}: 'data.corpus: {part.data.corpus}' is not a {task.name} corpus; "
+            corpus = shown(part.data.corpus, quoted=False)
+            raise ConfigError(f"{source}: 'data.corpus: {corpus}' is not a {task.name} corpus; "
                               f"use one of {', '.join(c for c in task.corpora if c != MIXED_CORPUS)} (or set 'task')")
     metric = config.train.early_stopping.metric
     if metric not in task.dev_metrics:
         close = difflib.get_close_matches(str(metric), task.dev_metrics, n=1)
         raise ConfigError(f"{source}: 'train.early_stopping.metric' must be one of {', '.join(task.dev_metrics)} "
-                          f"for {task.name}, got {metric!r}" + (f"; did you mean '{close[0]}'?" if close else ""))
+                          f"for {task.name}, got {shown(metric)}" + (f"; did you mean '{close[0]}'?" if close else ""))
     defaults = ModelConfig()
     for key in (field.name for field in dataclasses.fields(ModelConfig)):
         if key not in task.model_keys and getattr(config.model, key) != getattr(defaults, key):
@@ -491,7 +527,7 @@ def _check_task(config, task, source):
 
 def _check_columns(columns, key, source):
     if len(columns) != 2 or not all(isinstance(c, int) and not isinstance(c, bool) and c >= 0 for c in columns):
-        raise ConfigError(f"{source}: '{key}' must be two column numbers [source, target], got {columns}")
+        raise ConfigError(f"{source}: '{key}' must be two column numbers [source, target], got {shown(columns)}")
 
 
 def _check_subword_sampling(tokenizer, task, source):
@@ -518,10 +554,10 @@ def _check_timescales(model, source):
     if not groups or not all(isinstance(group, list) and len(group) == 2 and all(
             isinstance(value, numbers) and not isinstance(value, bool) for value in group) for group in groups):
         raise ConfigError(f"{source}: '{key}' must be a list of [tau, share] pairs, e.g. [[2, 0.5], [8, 0.25], "
-                          f"[32, 0.25]], got {groups!r}")
+                          f"[32, 0.25]], got {shown(groups)}")
     if any(tau < 1 or share <= 0 for tau, share in groups) or abs(sum(share for _, share in groups) - 1) > 1e-6:
         raise ConfigError(f"{source}: '{key}' needs each time constant tau >= 1 and shares above 0 that add up to 1, "
-                          f"got {groups!r}")
+                          f"got {shown(groups)}")
 
 
 def _check_image_encoder(encoder, source):
@@ -535,7 +571,8 @@ def _check_image_encoder(encoder, source):
     if encoder.kind == "small_cnn":
         if not encoder.filters or not all(isinstance(count, int) and not isinstance(count, bool) and count > 0
                                           for count in encoder.filters):
-            raise ConfigError(f"{source}: '{key}.filters' must be a list of channel counts, got {encoder.filters}")
+            raise ConfigError(f"{source}: '{key}.filters' must be a list of channel counts, "
+                              f"got {shown(encoder.filters)}")
         if encoder.image_size < 2 ** len(encoder.filters):
             raise ConfigError(f"{source}: '{key}.image_size' {encoder.image_size} is too small for "
                               f"{len(encoder.filters)} pooling blocks: it must be at least {2 ** len(encoder.filters)}")
@@ -554,11 +591,29 @@ def updated_decode(decode, changes, source="decode settings") -> DecodeConfig:
     return decode
 
 
+# What one search may allocate: beams and n-best lists, and the output pieces of each (the limit of a sentence
+# is `max_length_ratio * its length + max_length_offset`). Past these, the search's buffers cannot be allocated
+# or their int32 sizes overflow, far from the setting that caused it. Sampling at a temperature of 1,000 is
+# already uniform; far above it the search's ban on PAD and BOS (a score of -1e9) is divided away. Penalties
+# far above the usual 0 to 2 overflow the float32 scores into NaN, which reads as a broken model.
+MAX_BEAM_SIZE = 1000
+MAX_OUTPUT_LENGTH = 100_000
+MAX_LENGTH_RATIO = 100.0
+MAX_TEMPERATURE = 1000.0
+MAX_PENALTY = 100.0
+
+
 def check_decode(decode, source="decode settings"):
     """Also run on its own: the Python API builds decode settings without a config file."""
     for key in ("batch_size", "beam_size", "n_best", "max_length_offset", "max_caption_length", "max_generated_length"):
         if getattr(decode, key) < 1:
             raise ConfigError(f"{source}: 'decode.{key}' must be at least 1, got {getattr(decode, key)}")
+    for key, most in (("beam_size", MAX_BEAM_SIZE), ("n_best", MAX_BEAM_SIZE), ("max_length_offset", MAX_OUTPUT_LENGTH),
+                      ("max_caption_length", MAX_OUTPUT_LENGTH), ("max_generated_length", MAX_OUTPUT_LENGTH),
+                      ("max_length_ratio", MAX_LENGTH_RATIO), ("temperature", MAX_TEMPERATURE),
+                      ("length_penalty", MAX_PENALTY), ("coverage_penalty", MAX_PENALTY)):
+        if getattr(decode, key) > most:
+            raise ConfigError(f"{source}: 'decode.{key}' must be at most {most:,}, got {getattr(decode, key)}")
     if decode.max_length_ratio < 0:
         raise ConfigError(f"{source}: 'decode.max_length_ratio' must be at least 0, got {decode.max_length_ratio}")
     if decode.length_penalty < 0 or decode.coverage_penalty < 0 or decode.temperature <= 0 or decode.top_k < 0:
@@ -573,8 +628,8 @@ def parse_override(text: str) -> tuple[list[str], object]:
     """`train.epochs=3` -> (["train", "epochs"], 3); the value is parsed as YAML."""
     key, sep, value = text.partition("=")
     if not sep or not key:
-        raise ConfigError(f"override {text!r} must look like section.key=value")
-    return key.split("."), yaml.safe_load(value)
+        raise ConfigError(f"override {shown(text)} must look like section.key=value")
+    return key.split("."), _parse_yaml(value, f"override {shown(text)}")
 
 
 def _apply_override(raw: dict, text: str) -> None:
@@ -583,7 +638,7 @@ def _apply_override(raw: dict, text: str) -> None:
     for key in keys[:-1]:
         node = node.setdefault(key, {})
         if not isinstance(node, dict):
-            raise ConfigError(f"override {text!r}: {key!r} is not a section")
+            raise ConfigError(f"override {shown(text)}: {shown(key)} is not a section")
     node[keys[-1]] = value
 
 
@@ -597,7 +652,7 @@ def _type_hints(cls) -> dict:
 
 def _build(cls, raw, source, prefix):
     if not isinstance(raw, dict):
-        raise ConfigError(f"{source}: '{prefix.rstrip('.') or 'top level'}' must be a mapping, got {raw!r}")
+        raise ConfigError(f"{source}: '{prefix.rstrip('.') or 'top level'}' must be a mapping, got {shown(raw)}")
     hints = _type_hints(cls)
     fields = set(hints)
     values = {}
@@ -605,7 +660,7 @@ def _build(cls, raw, source, prefix):
         if key not in fields:
             close = difflib.get_close_matches(str(key), sorted(fields), n=1)
             hint = f"; did you mean '{prefix}{close[0]}'?" if close else f"; valid keys: {', '.join(sorted(fields))}"
-            raise ConfigError(f"{source}: unknown key '{prefix}{key}'{hint}")
+            raise ConfigError(f"{source}: unknown key {shown(f'{prefix}{key}')}{hint}")
         values[key] = _check(hints[key], value, source, f"{prefix}{key}")
     return cls(**values)
 
@@ -623,10 +678,10 @@ def _check(hint, value, source, key):
         return _check(inner, value, source, key)
     if origin is Literal:
         if value not in args:
-            close = difflib.get_close_matches(str(value), [str(a) for a in args], n=1)
+            close = difflib.get_close_matches(value, [str(a) for a in args], n=1) if isinstance(value, str) else []
             hint_text = f"; did you mean '{close[0]}'?" if close else ""
             raise ConfigError(
-                f"{source}: '{key}' must be one of {', '.join(map(str, args))}, got {value!r}{hint_text}"
+                f"{source}: '{key}' must be one of {', '.join(map(str, args))}, got {shown(value)}{hint_text}"
             )
         return value
     if hint is float and isinstance(value, str) and SCIENTIFIC.fullmatch(value.strip()):
@@ -634,6 +689,20 @@ def _check(hint, value, source, key):
     expected = {int: (int,), float: (int, float), str: (str,), bool: (bool,), list: (list,)}[hint]
     if isinstance(value, bool) and hint is not bool or not isinstance(value, expected):
         raise ConfigError(
-            f"{source}: '{key}' must be {hint.__name__}, got {type(value).__name__} {value!r}"
+            f"{source}: '{key}' must be {hint.__name__}, got {type(value).__name__} {shown(value)}"
         )
+    _check_number(value, source, key)
     return float(value) if hint is float else value
+
+
+INT32 = 2**31  # config integers become TensorFlow int32 values (sizes, lengths, steps)
+
+
+def _check_number(value, source, key):
+    """NaN passes every range check (each comparison with it is false), and an integer past int32
+    overflows in TensorFlow's graph: either would fail far from the config, in a traceback, instead of
+    here. Infinities meet the range checks like any other large number."""
+    if isinstance(value, float) and math.isnan(value):
+        raise ConfigError(f"{source}: '{key}' must be a number, got {value}")
+    if isinstance(value, int) and not isinstance(value, bool) and not -INT32 <= value < INT32:
+        raise ConfigError(f"{source}: '{key}' must be between -2**31 and 2**31 - 1, got {shown(value)}")

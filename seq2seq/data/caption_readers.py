@@ -19,7 +19,7 @@ import logging
 from pathlib import Path
 
 from seq2seq.data.readers import ON_ERROR_CHOICES, SkipCounter, normalize_text, numbered_lines
-from seq2seq.errors import DataError, Seq2SeqError
+from seq2seq.errors import DataError, Seq2SeqError, shown
 
 SPLITS = ("train", "dev", "test")
 KARPATHY_SPLITS = {"train": "train", "restval": "train", "val": "dev", "test": "test"}
@@ -211,15 +211,15 @@ def _coco_captions(path: Path, rows: _Rows) -> dict:
     images = {}
     for index, entry in enumerate(data["images"]):
         try:
-            _require(entry, ("id", "file_name"), "COCO captions file")
+            _require(entry, {"id": _ID, "file_name": str}, "COCO captions file")
             images[entry["id"]] = (path, index, entry["file_name"], [])
         except _BadRow as bad:
             rows.bad(path, f"images[{index}]", bad)
     for index, entry in enumerate(data["annotations"]):
         try:
-            _require(entry, ("image_id", "caption"), "COCO captions file")
+            _require(entry, {"image_id": _ID, "caption": object}, "COCO captions file")
             if entry["image_id"] not in images:
-                raise _BadRow("unknown image id", f"image_id {entry['image_id']!r} is not in 'images'; "
+                raise _BadRow("unknown image id", f"image_id {shown(entry['image_id'])} is not in 'images'; "
                                                   f"the file may be cut or edited, {_SKIP_HINT}")
             caption = _caption(entry["caption"])
         except _BadRow as bad:
@@ -252,17 +252,21 @@ def _karpathy_entries(path, split, on_bad_row, skips, sentences):
     if not isinstance(data, dict) or not isinstance(data.get("images"), list):
         raise DataError(path, None, "expected a JSON object with an 'images' list (Karpathy's dataset_*.json); "
                                     "is it the right file?")
-    keys = ("filename", "split", "sentences") if sentences else ("filename", "split")
+    keys = {"filename": str, "split": str, **({"sentences": list} if sentences else {})}
     for index, entry in enumerate(data["images"]):
         where = f"images[{index}]"
         try:
             _require(entry, keys, "Karpathy's dataset_*.json")
+            if not isinstance(entry.get("filepath", ""), (str, type(None))):
+                raise _wrong_type("filepath", entry["filepath"], str, "")
+            if "cocoid" in entry and not isinstance(entry["cocoid"], _ID):
+                raise _wrong_type("cocoid", entry["cocoid"], _ID, "")
             if entry["split"] not in KARPATHY_SPLITS:
-                raise _BadRow("unknown split", f"unknown split {entry['split']!r}; expected one of "
+                raise _BadRow("unknown split", f"unknown split {shown(entry['split'])}; expected one of "
                                                f"{', '.join(KARPATHY_SPLITS)}, {_SKIP_HINT}")
             if sentences:
                 for number, sentence in enumerate(entry["sentences"]):
-                    _require(sentence, ("raw",), "Karpathy's dataset_*.json", f"sentences[{number}]")
+                    _require(sentence, {"raw": object}, "Karpathy's dataset_*.json", f"sentences[{number}]")
         except _BadRow as bad:
             rows.bad(path, where, bad)
             continue
@@ -270,15 +274,28 @@ def _karpathy_entries(path, split, on_bad_row, skips, sentences):
             yield where, entry
 
 
+_ID = (int, str)  # what an image id may be: ids are dictionary keys, so never a list or an object
+
+
 def _require(entry, keys, file_kind, inside=""):
-    """Checks that a JSON entry is an object with the keys; `inside` says where it sits in its parent."""
+    """Checks that a JSON entry is an object with the keys, each holding a value of its type (`keys`:
+    {key: type or tuple of types}); `inside` says where it sits in its parent. An id that is a list, or a
+    file name that is a number, would otherwise fail later as a TypeError far from its entry."""
     where = f"{inside}: " if inside else ""
     if not isinstance(entry, dict):
         raise _BadRow("not a JSON object", f"{where}expected a JSON object, found {type(entry).__name__}; "
                                            f"fix the entry, {_SKIP_HINT}")
-    for key in keys:
+    for key, kind in keys.items():
         if key not in entry:
             raise _missing_key(key, file_kind, where)
+        if not isinstance(entry[key], kind):
+            raise _wrong_type(key, entry[key], kind, where)
+
+
+def _wrong_type(key, value, kind, where):
+    expected = " or ".join(each.__name__ for each in (kind if isinstance(kind, tuple) else (kind,)))
+    return _BadRow("wrong type", f"{where}{key!r} is {type(value).__name__} {shown(value)}, expected {expected}; "
+                                 f"fix the entry, {_SKIP_HINT}")
 
 
 def _missing_key(key, file_kind, where=""):
@@ -302,6 +319,10 @@ def _load_json(path: Path):
     except json.JSONDecodeError as error:
         raise DataError(path, error.lineno, f"not valid JSON ({error.msg}, column {error.colno}); "
                                             "the file may be cut short: download it again") from None
+    except ValueError as error:  # a number of over 4,300 digits, which Python will not convert
+        raise DataError(path, None, f"not valid JSON ({error})") from None
+    except RecursionError:
+        raise DataError(path, None, "not valid JSON: nested too deeply to read") from None
 
 
 def _decode(raw: bytes) -> str:
@@ -348,8 +369,8 @@ def _empty_caption():
 
 
 def _missing_image(path: Path):
-    return _BadRow("missing image", f"image {path} not found; check data.images (the folder holding the images) "
-                                    f"and that the download is complete, {_SKIP_HINT}")
+    return _BadRow("missing image", f"image {shown(str(path), quoted=False)} not found; check data.images (the folder "
+                                    f"holding the images) and that the download is complete, {_SKIP_HINT}")
 
 
 def _image_path(images_dir: Path, folders, filename) -> Path:

@@ -11,6 +11,7 @@ import os
 import shutil
 import subprocess
 import tarfile
+import textwrap
 from pathlib import Path, PurePosixPath
 
 from seq2seq.errors import Seq2SeqError
@@ -58,7 +59,9 @@ def read_package_files(deb: Path, wanted, hint: str) -> dict[PurePosixPath, byte
             try:
                 size = int(header[48:58])
             except ValueError:
-                raise Seq2SeqError(f"{deb}: damaged 'ar' member header; download it again") from None
+                size = -1
+            if size < 0:  # int() also reads "-500": a size to read or skip must be a count
+                raise Seq2SeqError(f"{deb}: damaged 'ar' member header; download it again")
             if name.startswith("data.tar"):
                 if name.endswith(".zst"):
                     raise Seq2SeqError(f"{deb}: data.tar.zst cannot be read by this Python; {hint}")
@@ -76,7 +79,9 @@ def _files_in_tar(data, wanted, deb: Path) -> dict[PurePosixPath, bytes]:
                 if member.isfile() and wanted(path):
                     files[path] = archive.extractfile(member).read()
     except (tarfile.TarError, EOFError, OSError) as error:
-        raise Seq2SeqError(f"{deb}: cannot read the package's files ({error}); download it again") from None
+        # tarfile's message for "r:*" lists each method it tried, one per line: one line here
+        reason = textwrap.shorten(str(error), 300, placeholder=" ...")
+        raise Seq2SeqError(f"{deb}: cannot read the package's files ({reason}); download it again") from None
     return files
 
 

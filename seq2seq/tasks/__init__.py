@@ -11,7 +11,7 @@ through `task_named`; none of them imports a task by name. The registrations imp
 
 import difflib
 
-from seq2seq.errors import ConfigError
+from seq2seq.errors import ConfigError, shown
 
 _TASKS = {}
 
@@ -35,11 +35,14 @@ def registered_tasks() -> tuple:
 
 
 def task_named(name, source="config"):
-    """The registered `TaskDefinition` for `name`, or a `ConfigError` with the closest name."""
-    if name not in _TASKS:
-        close = difflib.get_close_matches(str(name), _TASKS, n=1)
+    """The registered `TaskDefinition` for `name`, or a `ConfigError` with the closest name.
+
+    `name` comes straight from a config file, so it may be any YAML value, a list or a mapping among them.
+    """
+    if not isinstance(name, str) or name not in _TASKS:
+        close = difflib.get_close_matches(name, _TASKS, n=1) if isinstance(name, str) else []
         hint = f"; did you mean '{close[0]}'?" if close else ""
-        raise ConfigError(f"{source}: 'task' must be one of {', '.join(_TASKS)}, got {name!r}{hint}")
+        raise ConfigError(f"{source}: 'task' must be one of {', '.join(_TASKS)}, got {shown(name)}{hint}")
     return _TASKS[name]
 
 

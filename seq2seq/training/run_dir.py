@@ -18,14 +18,15 @@ from pathlib import Path
 
 from seq2seq.config import load_config
 from seq2seq.durable_files import partial_files, write_atomically
-from seq2seq.errors import Seq2SeqError
+from seq2seq.errors import Seq2SeqError, shown
+from seq2seq.paths import checked_path
 
 STATE_KEYS = ("epoch", "best", "best_epoch", "wait", "checkpoint")
 
 
 class RunDirectory:
     def __init__(self, path):
-        self.path = Path(path)
+        self.path = checked_path(path)  # a name too long for the file system: one line, not an OSError
 
     config_file = property(lambda self: self.path / "config.yaml")
     model_file = property(lambda self: self.path / "model.keras")
@@ -73,12 +74,12 @@ class RunDirectory:
     def read_state(self) -> dict:
         self.require(self.state_file, "no checkpoint to resume from; train without --resume")
         try:
-            state = json.loads(self.state_file.read_text())
-            missing = [key for key in STATE_KEYS if key not in state]
-        except (json.JSONDecodeError, UnicodeDecodeError, TypeError) as error:
+            state = json.loads(self.state_file.read_bytes())
+        except (ValueError, RecursionError) as error:  # not JSON or not UTF-8, a 5,000-digit number, nested too deep
             raise Seq2SeqError(f"{self.state_file}: not a valid training state ({error})") from None
-        if missing:
-            raise Seq2SeqError(f"{self.state_file}: training state lacks {', '.join(missing)}")
+        problem = state_problem(state)
+        if problem:
+            raise Seq2SeqError(f"{self.state_file}: not a valid training state: {problem}")
         self.require(self.resume_checkpoint(state), "the checkpoint named in state.json is gone")
         return state
 
@@ -118,12 +119,21 @@ class RunDirectory:
         return list(csv.DictReader(io.StringIO(self.metrics_file.read_text(encoding="utf-8"))))
 
     def truncate_metrics(self, epochs: int) -> None:
-        """Keep the rows of the first `epochs` epochs: a kill can land between a row and its checkpoint."""
+        """Keep the rows of the first `epochs` epochs: a kill can land between a row and its checkpoint.
+
+        A file that is not one `seq2seq train` wrote (edited, cut, not UTF-8) is a one-line error naming it.
+        """
         if not self.metrics_file.exists():
             return
-        kept = [row for row in self.read_metrics() if int(row["epoch"]) <= epochs]
+        try:
+            kept = [row for row in self.read_metrics() if int(row["epoch"]) <= epochs]
+            columns = self._metric_columns()
+        except (UnicodeDecodeError, csv.Error, KeyError, ValueError, TypeError, StopIteration) as error:
+            raise Seq2SeqError(f"{self.metrics_file}: not a metrics file of `seq2seq train` "
+                               f"({type(error).__name__}: {shown(str(error), quoted=False)}); "
+                               "remove it to start a new one") from None
         out = io.StringIO()
-        writer = csv.DictWriter(out, fieldnames=self._metric_columns())
+        writer = csv.DictWriter(out, fieldnames=columns)
         writer.writeheader()
         writer.writerows(kept)
         write_atomically(self.metrics_file, out.getvalue().encode("utf-8"))
@@ -131,3 +141,41 @@ class RunDirectory:
     def _metric_columns(self):
         with open(self.metrics_file, newline="", encoding="utf-8") as handle:
             return next(csv.reader(handle))
+
+
+def state_problem(state) -> str:
+    """What is wrong with a training state read from state.json, "" if nothing.
+
+    The loop counts with its numbers and loads the checkpoint it names, so each value must be of the type
+    it is used as (a damaged file would otherwise fail later in a TypeError), and a checkpoint must be a
+    file of checkpoints/ (never `../model.keras` or an absolute path).
+    """
+    if not isinstance(state, dict):
+        return f"holds a {type(state).__name__}, not an object"
+    missing = [key for key in STATE_KEYS if key not in state]
+    if missing:
+        return f"lacks {', '.join(missing)}"
+    mid_epoch = state.get("mid_epoch")
+    if mid_epoch is not None and not isinstance(mid_epoch, dict):
+        return f"'mid_epoch' is a {type(mid_epoch).__name__}, not an object"
+    counts = {"epoch": state["epoch"], "wait": state["wait"]}
+    # Within the first epoch the state names only its mid-epoch checkpoint.
+    names = {} if mid_epoch is not None and state["checkpoint"] is None else {"checkpoint": state["checkpoint"]}
+    if state["best_epoch"] is not None:
+        counts["best_epoch"] = state["best_epoch"]
+    if mid_epoch is not None:
+        counts.update({f"mid_epoch.{key}": mid_epoch.get(key) for key in ("step", "steps_per_epoch")})
+        names["mid_epoch.checkpoint"] = mid_epoch.get("checkpoint")
+        for key in ("seed_states", "metric_states"):
+            if not isinstance(mid_epoch.get(key), list):
+                return f"'mid_epoch.{key}' must be a list, got {shown(mid_epoch.get(key))}"
+    for key, value in counts.items():
+        if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+            return f"'{key}' must be a whole number of at least 0, got {shown(value)}"
+    best = state["best"]
+    if best is not None and (not isinstance(best, (int, float)) or isinstance(best, bool)):
+        return f"'best' must be a number, got {shown(best)}"
+    for key, name in names.items():
+        if not isinstance(name, str) or not name or Path(name).name != name or "\x00" in name:
+            return f"'{key}' must be the name of a file in checkpoints/, got {shown(name)}"
+    return ""

@@ -5,7 +5,7 @@ from pathlib import Path
 
 from seq2seq.data.readers import BadRow, decode_utf8, keep_good_rows, numbered_lines, SKIP_HINT
 from seq2seq.data.tuxpaint import build_tuxpaint, read_tuxpaint
-from seq2seq.errors import ConfigError, DataError
+from seq2seq.errors import ConfigError, DataError, shown
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp")
 
@@ -65,7 +65,7 @@ def read_image_csv(path, on_error="error", skips=None) -> LabelledImages:
             raise BadRow("not path,label", f"expected 'path,label', found {text!r}; fix the row, {SKIP_HINT}", path)
         image = path.parent / image.strip()
         if not image.is_file():
-            raise BadRow("missing image", f"image {image} not found; {SKIP_HINT}", path)
+            raise BadRow("missing image", f"image {shown(str(image), quoted=False)} not found; {SKIP_HINT}", path)
         return image, label.strip()
 
     rows = (row for row in numbered_lines(path) if not (row[0] == 1 and row[1].strip().lower() == b"path,label"))
