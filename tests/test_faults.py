@@ -266,3 +266,13 @@ def test_a_disk_error_other_than_full_is_named_too(tmp_path, monkeypatch):
     monkeypatch.setattr("seq2seq.durable_files.os.replace", read_only)
     with pytest.raises(Seq2SeqError, match=r"config.yaml: could not be written \(Read-only file system\)"):
         write_atomically(tmp_path / "config.yaml", b"seed: 1\n")
+
+
+def test_a_model_file_that_no_run_left_is_never_removed(fault_config, tmp_path):
+    """The clean-up after a killed first epoch removes only a run's own files: a directory without the
+    config.yaml every run writes first is not one."""
+    (tmp_path / "mine").mkdir()
+    (tmp_path / "mine" / "model.keras").write_bytes(b"a user's model")
+    with pytest.raises(Seq2SeqError, match="holds model.keras, which no seq2seq run left there"):
+        train(load_config(fault_config, FAULT_SETTINGS), tmp_path / "mine", log=lambda *_: None)
+    assert (tmp_path / "mine" / "model.keras").read_bytes() == b"a user's model"

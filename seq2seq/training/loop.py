@@ -166,6 +166,9 @@ def _remove_unfinished_first_epoch(run, log):
     """
     leftovers = [path for path in (run.model_file, run.metrics_file, *run.epoch_checkpoints(),
                                    *run.mid_epoch_checkpoints()) if path.exists()]
+    if leftovers and not run.config_file.exists():  # every run of ours writes its config first
+        raise Seq2SeqError(f"{run.path} holds {leftovers[0].name}, which no seq2seq run left there; "
+                           "choose another --run-dir")
     run.remove_partial_files()
     for path in leftovers:
         path.unlink()
