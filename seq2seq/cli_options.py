@@ -79,9 +79,9 @@ def read_lines(path, what="sentence to translate"):
         data = sys.stdin.buffer.read() if name == "<stdin>" else path.read_bytes()
         lines = data.decode("utf-8").splitlines()
     except FileNotFoundError:
-        raise DataError(path, None, "file not found") from None
+        raise DataError(name, None, "file not found") from None
     except OSError as error:  # a folder, a loop of links, a name too long for the file system
-        raise DataError(path, None, f"cannot read it: {error.strerror}") from None
+        raise DataError(name, None, f"cannot read it: {error.strerror}") from None
     except UnicodeDecodeError as error:
         line = data[:error.start].count(b"\n") + 1
         raise DataError(name, line, "not valid UTF-8; convert the file to UTF-8") from None

@@ -82,6 +82,21 @@ def copy_atomically(source: Path, destination: Path) -> None:
     replace_atomically(destination, lambda partial: shutil.copyfile(source, partial))
 
 
+def make_durable(*paths) -> None:
+    """Flush files another library wrote in place (SentencePiece's models) and their directories to the disk.
+
+    Such a file is not atomic, but it is written before a run's first checkpoint, and a run killed then
+    starts again and writes it anew.
+    """
+    for path in paths:
+        try:
+            _sync(path)
+        except OSError as error:
+            raise Seq2SeqError(f"{path}: could not be flushed to the disk ({_reason(error)})") from None
+    for directory in {Path(path).parent for path in paths}:
+        _sync_directory(directory)
+
+
 def _reason(error: OSError) -> str:
     if error.errno in _NO_SPACE:
         return "no space left on the device; free some and run again, with --resume for a training run"

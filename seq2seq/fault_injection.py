@@ -4,7 +4,8 @@ Two environment variables, read at each moment (so a test may set them in-proces
 
     SEQ2SEQ_FAULT=kill@NAME        the process sends itself SIGKILL at the moment called NAME: nothing
                                    after it runs, as after a power cut or the kernel's OOM killer
-    SEQ2SEQ_FAULT=disk-full@NAME   an OSError(ENOSPC) is raised there, as a full disk raises it
+    SEQ2SEQ_FAULT=disk-full@NAME   an OSError(ENOSPC) is raised there, as a full disk raises it (at a
+                                   write's "writing" or "written" moment: a rename needs no space)
     SEQ2SEQ_FAULT_LOG=FILE         every moment's name is appended to FILE
 
 A name is the training position and the event, e.g. "epoch 2 step 7: checkpoints/state.json
@@ -36,8 +37,8 @@ def moment(event: str) -> None:
     if log:
         with open(log, "a", encoding="utf-8") as handle:
             handle.write(name + "\n")
-    kind, _, at = (fault or "").partition("@")
-    if at != name:
+    kind, _, target = (fault or "").partition("@")
+    if target != name:
         return
     if kind == "kill":
         os.kill(os.getpid(), signal.SIGKILL)

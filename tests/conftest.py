@@ -136,6 +136,20 @@ train: {{batch_size: 32, epochs: {epochs}, learning_rate: 0.003, warmup_steps: 3
 
 
 @pytest.fixture(scope="session")
+def quick_captioner(tmp_path_factory):
+    """A captioning run after one short epoch: for tests of what serves or reads a captioner, not of what it
+    learns (`trained_captioner` trains for minutes)."""
+    from seq2seq.cli import main
+
+    root = tmp_path_factory.mktemp("quick_captioner")
+    config = root / "shapes.yaml"
+    config.write_text(shapes_config_text(root / "cache", epochs=1).replace("synthetic_images: 1000",
+                                                                           "synthetic_images: 160"))
+    assert main(["train", str(config), "--run-dir", str(root / "run")]) == 0
+    return root / "run"
+
+
+@pytest.fixture(scope="session")
 def trained_captioner(tmp_path_factory):
     """A captioning run trained through the CLI on the synthetic shapes (shared: training is slow)."""
     from seq2seq.cli import main

@@ -46,10 +46,9 @@ def test_tiny_run_learns_to_look_at_the_image(trained_captioner):
     assert {"dev_bleu", "dev_cider"} <= set(RunDirectory(trained_captioner).read_metrics()[0])
 
 
-@pytest.mark.slow  # the shared captioner trains for minutes: CI runs the slow tests in a second step
-def test_captioner_api_gives_captions_and_attention_over_the_grid(trained_captioner):
-    images, _ = _test_images(trained_captioner, 3)
-    captioner = Captioner.load(trained_captioner)
+def test_captioner_api_gives_captions_and_attention_over_the_grid(quick_captioner):
+    images, _ = _test_images(quick_captioner, 3)
+    captioner = Captioner.load(quick_captioner)
     texts = captioner.caption([str(path) for path in images])
     details = captioner.caption_with_details(images)
     assert [result.text for result in details] == texts and all(texts)
@@ -62,38 +61,35 @@ def test_captioner_api_gives_captions_and_attention_over_the_grid(trained_captio
     assert captioner.caption([array]) == texts[:1]
     with pytest.raises(Seq2SeqError, match="uint8"):
         captioner.caption([array.astype("float32")])
-    beams = Captioner.load(trained_captioner, beam_size=3, n_best=2).caption_with_details(images[:1])
+    beams = Captioner.load(quick_captioner, beam_size=3, n_best=2).caption_with_details(images[:1])
     assert len(beams[0].hypotheses) == 2 and beams[0].hypotheses[0].score >= beams[0].hypotheses[1].score
 
 
-@pytest.mark.slow  # the shared captioner trains for minutes: CI runs the slow tests in a second step
-def test_cli_captions_images_and_draws_attention(trained_captioner, tmp_path, capsys):
-    images, _ = _test_images(trained_captioner, 2)
+def test_cli_captions_images_and_draws_attention(quick_captioner, tmp_path, capsys):
+    images, _ = _test_images(quick_captioner, 2)
     out_dir = tmp_path / "attention"
-    assert main(["caption", str(trained_captioner), *map(str, images), "--attention-dir", str(out_dir)]) == 0
+    assert main(["caption", str(quick_captioner), *map(str, images), "--attention-dir", str(out_dir)]) == 0
     lines = capsys.readouterr().out.splitlines()
     assert [line.split("\t")[0] for line in lines] == [str(path) for path in images]
     pictures = sorted(out_dir.glob("*.png"))
     assert len(pictures) == 2 and all(Image.open(path).size[0] > 300 for path in pictures)
-    assert main(["plot", str(trained_captioner), "--image", str(images[0]), "--output-dir", str(tmp_path)]) == 0
+    assert main(["plot", str(quick_captioner), "--image", str(images[0]), "--output-dir", str(tmp_path)]) == 0
     assert (tmp_path / "caption-attention-1.png").is_file() and (tmp_path / "training.png").is_file()
 
 
-@pytest.mark.slow  # the shared captioner trains for minutes: CI runs the slow tests in a second step
-def test_cli_reports_a_missing_or_corrupt_image(trained_captioner, tmp_path, capsys):
+def test_cli_reports_a_missing_or_corrupt_image(quick_captioner, tmp_path, capsys):
     broken = tmp_path / "broken.png"
     broken.write_bytes(b"\x89PNG\r\n\x1a\nnot really")
-    assert main(["caption", str(trained_captioner), str(broken)]) == 2
+    assert main(["caption", str(quick_captioner), str(broken)]) == 2
     assert str(broken) in capsys.readouterr().err
-    assert main(["caption", str(trained_captioner), str(tmp_path / "absent.png")]) == 2
+    assert main(["caption", str(quick_captioner), str(tmp_path / "absent.png")]) == 2
     assert "absent.png" in capsys.readouterr().err
 
 
-@pytest.mark.slow  # the shared captioner trains for minutes: CI runs the slow tests in a second step
-def test_runs_of_one_task_are_refused_by_the_other(trained_captioner, trained_run, capsys):
-    assert main(["translate", str(trained_captioner), "hello"]) == 2
+def test_runs_of_one_task_are_refused_by_the_other(quick_captioner, trained_run, capsys):
+    assert main(["translate", str(quick_captioner), "hello"]) == 2
     assert "is a captioning run, and this needs a translation run" in capsys.readouterr().err
-    image = next((trained_captioner.parent / "cache").rglob("*.png"))
+    image = next((quick_captioner.parent / "cache").rglob("*.png"))
     assert main(["caption", str(trained_run), str(image)]) == 2
     assert "is a translation run, and this needs a captioning run" in capsys.readouterr().err
 
@@ -167,10 +163,9 @@ def test_frozen_backbone_features_are_computed_once_and_bad_images_counted(train
     assert np.load(features).shape[0] == 30
 
 
-@pytest.mark.slow  # the shared captioner trains for minutes: CI runs the slow tests in a second step
-def test_a_tokenizer_from_another_run_is_refused(trained_captioner, trained_run, tmp_path):
+def test_a_tokenizer_from_another_run_is_refused(quick_captioner, trained_run, tmp_path):
     run = tmp_path / "run"
-    shutil.copytree(trained_captioner, run)
+    shutil.copytree(quick_captioner, run)
     shutil.copy(trained_run / "target.model", run / "target.model")
     with pytest.raises(Seq2SeqError, match="come from different runs"):
         Captioner.load(run)

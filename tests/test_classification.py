@@ -127,6 +127,7 @@ def test_run_directory_holds_tokenizer_labels_model_and_metrics(classifier_run):
     assert {"dev_macro_f1", "dev_accuracy", "accuracy", "val_loss", "val_accuracy", "examples_per_second"} <= columns
 
 
+@pytest.mark.slow  # a minute or more on 2 cores; CI runs the slow tests in a second step
 def test_resume_after_an_epoch_gives_the_metrics_of_an_uninterrupted_run(tmp_path, cue_data):
     """Dropout and shuffling make this strict: both must be seeded per epoch, and the optimizer carried over."""
     settings = ("data.max_train_pairs=300", "model.dropout=0.3", "train.epochs=2")

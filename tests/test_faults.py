@@ -12,6 +12,7 @@ import random
 import signal
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -276,3 +277,60 @@ def test_a_model_file_that_no_run_left_is_never_removed(fault_config, tmp_path):
     with pytest.raises(Seq2SeqError, match="holds model.keras, which no seq2seq run left there"):
         train(load_config(fault_config, FAULT_SETTINGS), tmp_path / "mine", log=lambda *_: None)
     assert (tmp_path / "mine" / "model.keras").read_bytes() == b"a user's model"
+
+
+def test_a_finished_run_without_its_checkpoints_is_never_cleaned_away(tmp_path, trained_run):
+    """Only a killed first epoch's files go: a trained run whose checkpoints/ a user pruned keeps its model."""
+    import shutil
+    run_dir = tmp_path / "run"
+    shutil.copytree(trained_run, run_dir)
+    shutil.rmtree(run_dir / "checkpoints")
+    model = (run_dir / "model.keras").read_bytes()
+    with pytest.raises(Seq2SeqError, match="already holds a trained model but no checkpoint to resume"):
+        train(load_config(run_dir / "config.yaml"), run_dir, log=lambda *_: None)
+    assert (run_dir / "model.keras").read_bytes() == model
+
+
+FIRST_EPOCH_MID_STATE = {"epoch": 0, "best": None, "best_epoch": None, "wait": 0, "checkpoint": None,
+                         "mid_epoch": {"checkpoint": "mid-epoch-001-000004.keras", "step": 4, "steps_per_epoch": 7,
+                                       "seed_states": [[7, 0]], "metric_states": [[1.5], [4.0]]}}
+
+
+@pytest.mark.parametrize("state", [
+    pytest.param(FIRST_EPOCH_MID_STATE, id="first-epoch-mid-epoch"),
+    pytest.param({"epoch": 3, "best": float("nan"), "best_epoch": 1, "wait": 2, "checkpoint": "epoch-003.keras"},
+                 id="nan-best"),
+    pytest.param({"epoch": 1, "best": float("-inf"), "best_epoch": 1, "wait": 0, "checkpoint": "epoch-001.keras"},
+                 id="minus-infinity-best"),
+    *[pytest.param(path, id=f"release-fixture-{path.parents[1].name}")
+      for path in sorted(Path(__file__).parent.glob("fixtures/*/*/checkpoints/state.json"))],
+])
+def test_the_states_training_writes_pass_the_state_checks(state):
+    """What RunCheckpoint and MidEpochCheckpoint write (through JSON, where NaN and infinities survive) and the
+    states of earlier releases' runs must all be resumable."""
+    import json
+
+    from seq2seq.training.run_dir import state_problem
+
+    text = state.read_text() if hasattr(state, "read_text") else json.dumps(state)
+    assert state_problem(json.loads(text)) == ""
+
+
+@pytest.mark.parametrize("change, problem", [
+    ({"step": 7}, "'mid_epoch.step' must lie inside the epoch's 7 steps"),
+    ({"step": 0}, "'mid_epoch.step' must lie inside"),
+    ({"checkpoint": ".."}, "'mid_epoch.checkpoint' must be the name of a file in checkpoints/"),
+    ({"checkpoint": "../model.keras"}, "'mid_epoch.checkpoint' must be the name of a file in checkpoints/"),
+])
+def test_a_state_pointing_outside_its_epoch_or_directory_is_refused(change, problem):
+    from seq2seq.training.run_dir import state_problem
+
+    state = {**FIRST_EPOCH_MID_STATE, "mid_epoch": {**FIRST_EPOCH_MID_STATE["mid_epoch"], **change}}
+    assert state_problem(state).startswith(problem)
+
+
+def test_a_resume_keeps_the_known_columns_of_a_metrics_row_with_extra_fields(tmp_path):
+    run = RunDirectory(tmp_path)
+    run.metrics_file.write_bytes(b"epoch,loss\r\n1,3.3,extra\r\n2,2.1\r\n")
+    run.truncate_metrics(1)
+    assert run.read_metrics() == [{"epoch": "1", "loss": "3.3"}]

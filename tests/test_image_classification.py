@@ -113,6 +113,7 @@ def test_plot_draws_where_the_classifier_looked(image_run, image_folders, tmp_pa
     assert [path.rsplit("/", 1)[1] for path in capsys.readouterr().out.split()] == ["training.png", "looked-at-1.png"]
 
 
+@pytest.mark.slow  # a minute or more on 2 cores; CI runs the slow tests in a second step
 def test_resume_after_two_epochs_equals_the_uninterrupted_run(image_folders, tmp_path):
     short = ["train.epochs=2"]
     assert main(["train", TINY, "--run-dir", str(tmp_path / "whole"), *folder_settings(image_folders, "train.epochs=3")]) == 0

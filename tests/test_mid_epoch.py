@@ -67,7 +67,8 @@ def assert_same_run(straight, resumed):
             np.testing.assert_allclose(np.asarray(found), np.asarray(expected), rtol=1e-5, atol=1e-6, err_msg=part)
 
 
-@pytest.mark.parametrize("levers", [[], pytest.param(LEVERS, marks=pytest.mark.slow)],
+@pytest.mark.parametrize("levers", [pytest.param([], marks=pytest.mark.slow),  # test_faults kills mid-epoch too
+                                    pytest.param(LEVERS, marks=pytest.mark.slow)],
                          ids=["plain", "averaged-word-dropout-subword-sampling"])
 def test_a_run_killed_mid_epoch_resumes_from_that_step_exactly(tmp_path, reversal_data, straight_run, monkeypatch,
                                                                levers):
@@ -113,6 +114,7 @@ def test_a_run_killed_mid_epoch_before_its_first_epoch_ended_resumes(tmp_path, r
     assert_same_run(straight_run[0], tmp_path / "resumed")
 
 
+@pytest.mark.slow  # a minute or more on 2 cores; CI runs the slow tests in a second step
 def test_ctrl_c_ends_training_with_one_line_naming_the_checkpoint_and_the_resume_command(tmp_path, reversal_data):
     config = tmp_path / "interrupt.yaml"
     config.write_text(reversal_config_text(reversal_data, epochs=3))

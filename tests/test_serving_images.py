@@ -30,15 +30,15 @@ def as_base64(data: bytes) -> str:
 
 
 @pytest.fixture(scope="module")
-def service(trained_captioner):
-    with Service(create_app({"shapes": served(trained_captioner)}, LIMITS)) as running:
+def service(quick_captioner):
+    with Service(create_app({"shapes": served(quick_captioner)}, LIMITS)) as running:
         yield running
 
 
-def test_caption_answers_as_the_captioner_does_for_json_and_for_uploads(service, trained_captioner):
+def test_caption_answers_as_the_captioner_does_for_json_and_for_uploads(service, quick_captioner):
     images = [png(), png(30, 60, (20, 40, 220))]
     pixels = [np.asarray(Image.open(io.BytesIO(data)).convert("RGB")) for data in images]
-    expected = Captioner.load(trained_captioner).caption(pixels)
+    expected = Captioner.load(quick_captioner).caption(pixels)
     as_json = service.client.post("/caption", json={"images": [as_base64(data) for data in images]})
     assert as_json.status_code == 200, as_json.text
     assert [result["text"] for result in as_json.json()["results"]] == expected
@@ -54,9 +54,9 @@ def test_caption_answers_as_the_captioner_does_for_json_and_for_uploads(service,
     assert service.client.post("/caption", json={"images": [wrapped]}).json()["results"][0]["text"] == expected[0]
 
 
-def test_search_settings_and_attention_over_the_grid_in_json_and_in_a_form(service, trained_captioner):
+def test_search_settings_and_attention_over_the_grid_in_json_and_in_a_form(service, quick_captioner):
     settings = {"beam_size": 3, "n_best": 2, "with_attention": True}
-    expected = Captioner.load(trained_captioner, beam_size=3, n_best=2).caption_with_details(
+    expected = Captioner.load(quick_captioner, beam_size=3, n_best=2).caption_with_details(
         [np.asarray(Image.open(io.BytesIO(png())).convert("RGB"))])[0]
     answer = service.client.post("/caption", json={"images": [as_base64(png())], **settings})
     assert answer.status_code == 200, answer.text

@@ -349,6 +349,7 @@ TRUECASE_VERSES = {
 }
 
 
+@pytest.mark.slow  # a minute or more on 2 cores; CI runs the slow tests in a second step
 def test_truecasing_trains_on_the_bible_and_restores_text(tmp_path, capsys):
     write_bible_corpus(tmp_path / "cache", TRUECASE_VERSES)
     run_dir = tmp_path / "run"

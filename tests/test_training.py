@@ -10,6 +10,7 @@ from conftest import reversal_config_text
 from seq2seq.training.callbacks import RunCheckpoint
 from seq2seq.config import load_config
 from seq2seq.errors import Seq2SeqError
+from seq2seq.durable_files import PARTIAL_MARK
 from seq2seq.training.run_dir import RunDirectory
 from seq2seq.evaluation import evaluate_run
 from seq2seq.models.loading import load_model_file
@@ -42,7 +43,7 @@ def test_run_directory_holds_everything_needed(trained_run):
     assert kept == [f"epoch-{epoch:03d}.keras" for epoch in range(2, 7)], "the last train.keep_checkpoints (5)"
     rows = read_metrics(trained_run)
     assert [int(row["epoch"]) for row in rows] == list(range(1, len(rows) + 1))
-    assert len(list((trained_run / "checkpoints").glob("*.tmp*"))) == 0
+    assert not list(trained_run.rglob(f"*{PARTIAL_MARK}*"))
     assert float(rows[-1]["loss"]) < float(rows[0]["loss"])
     assert {"dev_bleu", "val_loss", "xent", "target_tokens_per_second"} <= set(rows[0])
 

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import sentencepiece as spm
 
+from seq2seq.durable_files import make_durable
 from seq2seq.errors import ConfigError, Seq2SeqError
 from seq2seq.tokens import BOS_ID, EOS_ID, PAD_ID, UNK_ID
 
@@ -63,6 +64,7 @@ class Tokenizer:
             )
         except RuntimeError as error:
             raise Seq2SeqError(f"could not train tokenizer {model_prefix}: {error}") from error
+        make_durable(f"{model_prefix}.model", f"{model_prefix}.vocab")
         tokenizer = cls.load(f"{model_prefix}.model")
         logger.info(
             "trained %s tokenizer %s: %d pieces (asked for %d)",

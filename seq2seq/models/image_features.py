@@ -80,6 +80,7 @@ def model_inputs(model, run, split, pixels, paths, log=print):
         return np.load(path)
     log(f"computing the image encoder's features of {len(pixels)} {split} images once, into {path}")
     features = encode_images(model, pixels)
+    signature_file.unlink(missing_ok=True)  # never new features beside an old signature, even after a kill
     write_array_atomically(path, features)
     write_atomically(signature_file, signature.encode())
     return features

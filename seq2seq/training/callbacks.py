@@ -77,7 +77,7 @@ class TrainingPosition(keras.callbacks.Callback):
 class AveragedWeightsForScoring(keras.callbacks.Callback):
     """With `train.weight_averaging`, the epoch is judged and saved with the averaged weights.
 
-    First in the list: it swaps the optimizer's moving averages into the model as the dev pass
+    First in the list after `TrainingPosition`: it swaps the optimizer's moving averages into the model as the dev pass
     begins, so `val_*`, the dev scores, the epoch checkpoint and the best model all see them.
     `TrainingWeightsBack`, last in the list, swaps the raw weights back before training goes on.
     Checkpoints therefore hold the averages as the model's weights and the raw weights in the

@@ -9,10 +9,11 @@ architecture; it gets a fresh optimizer and schedule from its own `train:` setti
 """
 
 import dataclasses
-import shutil
 
+from seq2seq.durable_files import PARTIAL_MARK, copy_atomically
 from seq2seq.errors import Seq2SeqError
 from seq2seq.training.run_dir import RunDirectory
+from seq2seq.training.run_lock import LOCK_FILE
 
 
 def check_initial_run(config) -> RunDirectory:
@@ -36,10 +37,10 @@ def check_initial_run(config) -> RunDirectory:
 def copy_vocabulary(initial: RunDirectory, run: RunDirectory) -> None:
     """Copy the tokenizer models and label files: every file at the top of a run but its config, metrics
     and models, which the new run writes itself. Tasks then read them as a resumed run would."""
-    own = {initial.config_file.name, initial.metrics_file.name}
+    own = {initial.config_file.name, initial.metrics_file.name, LOCK_FILE}
     for path in sorted(initial.path.iterdir()):
-        if path.is_file() and path.name not in own and path.suffix != ".keras":
-            shutil.copyfile(path, run.path / path.name)
+        if path.is_file() and path.name not in own and path.suffix != ".keras" and PARTIAL_MARK not in path.name:
+            copy_atomically(path, run.path / path.name)
 
 
 def initial_model(initial: RunDirectory, model_class, precision):

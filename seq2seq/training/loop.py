@@ -52,6 +52,8 @@ def train(config, run_dir, resume=False, log=print) -> RunDirectory:
     run = RunDirectory(own_run_directory(run_dir, config.distribute.strategy))
     if resume:
         run.require(run.state_file, "no checkpoint to resume from; train without --resume")
+    elif run.path.exists() and not run.path.is_dir():
+        raise Seq2SeqError(f"{run.path}: is a file, not a run directory")
     else:
         run.path.mkdir(parents=True, exist_ok=True)
     fault_injection.at("start")
@@ -169,12 +171,23 @@ def _remove_unfinished_first_epoch(run, log):
     if leftovers and not run.config_file.exists():  # every run of ours writes its config first
         raise Seq2SeqError(f"{run.path} holds {leftovers[0].name}, which no seq2seq run left there; "
                            "choose another --run-dir")
+    if leftovers and not _only_a_first_epoch(run):  # e.g. a finished run whose checkpoints/ was pruned
+        raise Seq2SeqError(f"{run.path} already holds a trained model but no checkpoint to resume: "
+                           "choose another --run-dir")
     run.remove_partial_files()
     for path in leftovers:
         path.unlink()
     if leftovers:
         log(f"{run.path}: removed {', '.join(path.name for path in leftovers)}, left by a run that was stopped "
             "before its first checkpoint")
+
+
+def _only_a_first_epoch(run):
+    """Whether the run's files are at most those of epoch 1 (whose checkpoint is saved before model.keras)."""
+    return (all(path == run.checkpoint(1) for path in run.epoch_checkpoints())
+            and all(path.name.startswith("mid-epoch-001-") for path in run.mid_epoch_checkpoints())
+            and (not run.model_file.exists() or run.checkpoint(1).exists())
+            and (not run.metrics_file.exists() or len(run.metrics_file.read_bytes().splitlines()) <= 2))
 
 
 def _keep_saved_precision(config, saved):

@@ -133,7 +133,7 @@ class RunDirectory:
                                f"({type(error).__name__}: {shown(str(error), quoted=False)}); "
                                "remove it to start a new one") from None
         out = io.StringIO()
-        writer = csv.DictWriter(out, fieldnames=columns)
+        writer = csv.DictWriter(out, fieldnames=columns, extrasaction="ignore")
         writer.writeheader()
         writer.writerows(kept)
         write_atomically(self.metrics_file, out.getvalue().encode("utf-8"))
@@ -172,10 +172,12 @@ def state_problem(state) -> str:
     for key, value in counts.items():
         if not isinstance(value, int) or isinstance(value, bool) or value < 0:
             return f"'{key}' must be a whole number of at least 0, got {shown(value)}"
+    if mid_epoch is not None and not 1 <= mid_epoch["step"] < mid_epoch["steps_per_epoch"]:
+        return f"'mid_epoch.step' must lie inside the epoch's {mid_epoch['steps_per_epoch']} steps"
     best = state["best"]
     if best is not None and (not isinstance(best, (int, float)) or isinstance(best, bool)):
         return f"'best' must be a number, got {shown(best)}"
     for key, name in names.items():
-        if not isinstance(name, str) or not name or Path(name).name != name or "\x00" in name:
+        if not isinstance(name, str) or name in ("", ".", "..") or Path(name).name != name or "\x00" in name:
             return f"'{key}' must be the name of a file in checkpoints/, got {shown(name)}"
     return ""

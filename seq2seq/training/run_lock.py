@@ -26,18 +26,27 @@ def run_lock(run_dir, command, log=print):
     """Hold the run's lock while the block runs; `command` (e.g. "seq2seq train") names the holder to
     whoever else tries. The run directory must exist."""
     path = Path(run_dir) / LOCK_FILE
-    with open(path, "a+", encoding="utf-8") as handle:  # closing it releases the lock
+    try:
+        handle = open(path, "a+", encoding="utf-8")
+    except OSError as error:  # a run directory we may not write, a full disk
+        raise Seq2SeqError(f"{path}: cannot be created to lock the run ({error.strerror})") from None
+    with handle:  # closing it releases the lock
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             raise Seq2SeqError(f"{run_dir}: {_holder(handle) or 'another process'} is writing this run; wait for "
                                "it to end (or stop it) first, or choose another run directory") from None
+        except OSError as error:  # a file system without locks (some network and FUSE ones)
+            raise Seq2SeqError(f"{path}: cannot be locked ({error.strerror}); put the run on a local disk") from None
         previous = _holder(handle)
         if previous:
             log(f"note: {previous} ended without releasing {path} (killed?); its lock was stale and is taken over")
         handle.truncate(0)
-        handle.write(f"`{command}` (pid {os.getpid()} on {socket.gethostname()})")
-        handle.flush()
+        try:
+            handle.write(f"`{command}` (pid {os.getpid()} on {socket.gethostname()})")
+            handle.flush()
+        except OSError:
+            pass  # the lock holds without the holder's name (a full disk); a refusal then says "another process"
         try:
             yield
         finally:
