@@ -37,7 +37,6 @@ import random
 import shutil
 import sqlite3
 import struct
-import sys
 import tarfile
 import tempfile
 import types
@@ -49,6 +48,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from torch_pickles import FakeStorage, FakeTensor, RunsCode, pth_bytes
 from seq2seq.config import Config
 from seq2seq.errors import Seq2SeqError
 
@@ -1046,88 +1046,12 @@ CASES["sentencepiece-cli"] = ["random"]
 
 # --- PyTorch .pth files and the wheels that carry them -------------------------------------------------
 
-class PthTensor:
-    """Pickles as torch pickles a tensor: _rebuild_tensor_v2(storage, offset, size, stride, grad, hooks)."""
-
-    def __init__(self, storage, offset, shape, strides):
-        self.args = (storage, offset, shape, strides, False, OrderedDict())
-
-    def __reduce__(self):
-        return sys.modules["torch._utils"]._rebuild_tensor_v2, self.args
-
-
-class PthStorage:
-    def __init__(self, key, elements):
-        self.key, self.elements = key, elements
-
-
-class RunsCode:
-    """A pickle payload: unpickling it calls `function(*arguments)`."""
-
-    def __init__(self, function, *arguments):
-        self.function, self.arguments = function, arguments
-
-    def __reduce__(self):
-        return self.function, self.arguments
-
-
-def fake_torch_modules():
-    torch, utils = types.ModuleType("torch"), types.ModuleType("torch._utils")
-    for name in ("FloatStorage", "LongStorage"):
-        setattr(torch, name, type(name, (), {"__module__": "torch"}))
-    function = lambda *args: None  # noqa: E731 -- pickled by reference only
-    function.__module__ = "torch._utils"
-    function.__name__ = function.__qualname__ = "_rebuild_tensor_v2"
-    utils._rebuild_tensor_v2 = function
-    return {"torch": torch, "torch._utils": utils}
-
-
-LEGACY_HEADER = (0x1950A86A20F9469CFC6C, 1001, {"protocol_version": 1001, "little_endian": True})
-
-
-def pth_bytes(state, legacy=False, payload=None) -> bytes:
-    """`state` (names -> PthTensor) as torch.save writes it, zip or legacy; `payload` replaces the pickle."""
-    import numpy as np
-
-    storages = {}
-
-    class Pickler(pickle.Pickler):
-        def persistent_id(self, obj):
-            if not isinstance(obj, PthStorage):
-                return None
-            storages[obj.key] = obj.elements
-            kind = getattr(sys.modules["torch"], "LongStorage" if obj.elements.dtype == np.int64 else "FloatStorage")
-            record = ("storage", kind, obj.key, "cpu", obj.elements.size)
-            return record + (None,) if legacy else record
-
-    with pytest.MonkeyPatch.context() as patch:
-        for name, module in fake_torch_modules().items():
-            patch.setitem(sys.modules, name, module)
-        buffer = io.BytesIO()
-        if payload is None:
-            Pickler(buffer, protocol=2).dump(state)
-        else:
-            buffer.write(payload)
-    if legacy:
-        out = io.BytesIO()
-        for header in LEGACY_HEADER:
-            pickle.dump(header, out, protocol=2)
-        out.write(buffer.getvalue())
-        pickle.dump(list(storages), out, protocol=2)
-        for elements in storages.values():
-            out.write(struct.pack("<q", elements.size) + elements.tobytes())
-        return out.getvalue()
-    return zipped({"archive/data.pkl": buffer.getvalue(), "archive/byteorder": b"little",
-                   **{f"archive/data/{key}": elements.tobytes() for key, elements in storages.items()},
-                   "archive/version": b"3\n"})
-
-
 def small_state():
     import numpy as np
 
-    floats = PthStorage("0", np.arange(12, dtype="f4"))
-    return OrderedDict(weight=PthTensor(floats, 0, (3, 4), (4, 1)), bias=PthTensor(floats, 2, (4,), (1,)),
-                       steps=PthTensor(PthStorage("1", np.array([7], "i8")), 0, (), ()))
+    floats = FakeStorage("0", np.arange(12, dtype="f4"))
+    return OrderedDict(weight=FakeTensor(floats, 0, (3, 4), (4, 1)), bias=FakeTensor(floats, 2, (4,), (1,)),
+                       steps=FakeTensor(FakeStorage("1", np.array([7], "i8")), 0, (), ()))
 
 
 def crafted_pth(work, name) -> bytes:
@@ -1144,13 +1068,13 @@ def crafted_pth(work, name) -> bytes:
     if name.removeprefix("legacy-") in payloads:
         payload = pickle.dumps(payloads[name.removeprefix("legacy-")], protocol=2)
         return pth_bytes({}, legacy=name.startswith("legacy-"), payload=payload)
-    one = PthStorage("0", np.zeros(1, "f4"))
+    one = FakeStorage("0", np.zeros(1, "f4"))
     states = {
-        "broadcast": OrderedDict(huge=PthTensor(one, 0, (10**6, 10**6), (0, 0))),
-        "negative-stride": OrderedDict(bad=PthTensor(one, 0, (2,), (-1,))),
-        "offset-past-end": OrderedDict(bad=PthTensor(one, 5, (1,), (1,))),
-        "shape-strings": OrderedDict(bad=PthTensor(one, 0, ("a",), (1,))),
-        "not-a-dict": [PthTensor(one, 0, (1,), (1,))], "name-not-text": OrderedDict({3: PthTensor(one, 0, (1,), (1,))}),
+        "broadcast": OrderedDict(huge=FakeTensor(one, 0, (10**6, 10**6), (0, 0))),
+        "negative-stride": OrderedDict(bad=FakeTensor(one, 0, (2,), (-1,))),
+        "offset-past-end": OrderedDict(bad=FakeTensor(one, 5, (1,), (1,))),
+        "shape-strings": OrderedDict(bad=FakeTensor(one, 0, ("a",), (1,))),
+        "not-a-dict": [FakeTensor(one, 0, (1,), (1,))], "name-not-text": OrderedDict({3: FakeTensor(one, 0, (1,), (1,))}),
         "value-not-tensor": OrderedDict(bad=[1, 2]),
     }
     return pth_bytes(states[name])

