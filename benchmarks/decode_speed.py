@@ -1,13 +1,18 @@
 """Decoding speed and quality of a trained run on a split, for several search settings.
 
     python -m benchmarks.decode_speed runs/spa_eng --settings greedy beam5 --batch-sizes 64 128 [--by-length]
-        [--precisions float32 mixed_bfloat16]
+        [--precisions float32 mixed_bfloat16] [--rounds 3]
+    python -m benchmarks.decode_speed runs/spa_eng --settings beam5 beam5-shortlist [--shortlist-per-piece 20]
 
 Each setting decodes the split twice with the same Translator: the first pass includes tracing
 (and XLA compiles), the second is the warm speed users see in a long-running process. BLEU is
-against the split's main reference. `--by-length` also times each setting on the split's sentences
-grouped by source length, to show how decoding cost grows with length. Results print as JSON lines
-and go to a JSON file, with the process's peak resident memory.
+against the split's main reference. A `-shortlist` setting searches with the run's vocabulary
+shortlist; where the same search without it ran in the same round, its row also gives the share of
+outputs identical to that search's. `--rounds N` repeats every setting N times, alternating, so
+that settings compared side by side meet the same moments of a noisy machine. `--by-length` also
+times each setting on the split's sentences grouped by source length, to show how decoding cost
+grows with length. Results print as JSON lines and go to a JSON file, with the process's peak
+resident memory.
 """
 
 import argparse
@@ -23,6 +28,8 @@ SETTINGS = {  # explicit beam sizes: a run's config may decode with a beam by de
     "beam2": {"beam_size": 2},
     "beam5": {"beam_size": 5},
     "beam10": {"beam_size": 10},
+    "greedy-shortlist": {"beam_size": 1, "shortlist": True},
+    "beam5-shortlist": {"beam_size": 5, "shortlist": True},
 }
 
 
@@ -37,6 +44,9 @@ def main():
     parser.add_argument("--length-penalty", type=float, default=None)
     parser.add_argument("--by-length", action="store_true")
     parser.add_argument("--sentences", type=int, help="decode only the split's first N sentences")
+    parser.add_argument("--shortlist-per-piece", type=int, help="for -shortlist settings (default: the run's)")
+    parser.add_argument("--shortlist-frequent", type=int, help="for -shortlist settings (default: the run's)")
+    parser.add_argument("--rounds", type=int, default=1, help="times each setting runs, alternating")
     parser.add_argument("--output", type=Path, default=Path("benchmarks/results/decode_speed.json"))
     args = parser.parse_args()
 
@@ -49,17 +59,25 @@ def main():
     config = RunDirectory(args.run_dir).load_config()
     data = load_split(config.data, args.split)
     sources, references = data.sources[:args.sentences], data.targets[:args.sentences]
-    rows = []
-    for name, batch_size, precision in itertools.product(args.settings, args.batch_sizes, args.precisions):
+    rows, outputs = [], {}
+    for round_number, name, batch_size, precision in itertools.product(
+            range(1, args.rounds + 1), args.settings, args.batch_sizes, args.precisions):
         settings = {**SETTINGS[name], "batch_size": batch_size, "precision": precision}
         if args.length_penalty is not None:
             settings["length_penalty"] = args.length_penalty
+        if settings.get("shortlist"):
+            settings |= {key: value for key, value in (("shortlist_per_piece", args.shortlist_per_piece),
+                                                      ("shortlist_frequent", args.shortlist_frequent)) if value}
         translator = Translator.load(args.run_dir, **settings)
         hypotheses, seconds = timed_twice(translator, sources)
         bleu = translation_scores(hypotheses, [references], metrics=("bleu",))["bleu"]
-        row = {"search": name, **settings, "sentences": len(hypotheses), "cold_seconds": round(seconds[0], 2),
-               "warm_seconds": round(seconds[1], 2),
+        row = {"search": name, "round": round_number, **settings, "sentences": len(hypotheses),
+               "cold_seconds": round(seconds[0], 2), "warm_seconds": round(seconds[1], 2),
                "sentences_per_second": round(len(hypotheses) / seconds[1], 1), "bleu": round(bleu, 2)}
+        outputs[name, round_number, batch_size, precision] = hypotheses
+        full = outputs.get((name.removesuffix("-shortlist"), round_number, batch_size, precision))
+        if name.endswith("-shortlist") and full is not None:
+            row["same_as_full"] = round(sum(a == b for a, b in zip(hypotheses, full)) / len(full), 4)
         if args.by_length:
             row["by_length"] = by_length(translator, sources)
         rows.append(row)

@@ -14,7 +14,7 @@ import sys
 from pathlib import Path
 
 from seq2seq import __version__
-from seq2seq.cli_options import add_decode_options, add_model_options, decode_settings
+from seq2seq.cli_options import add_decode_options, add_model_options, add_shortlist_options, decode_settings
 from seq2seq.serving.limits import SERVICE_OPTIONS, ServiceLimits
 from seq2seq.tensorflow_startup import start_tensorflow_quietly
 from seq2seq.tasks import registered_tasks
@@ -92,6 +92,7 @@ def _parser():
     evaluate.add_argument("--split", default="test", choices=["dev", "test"])
     add_model_options(evaluate)
     add_decode_options(evaluate)
+    add_shortlist_options(evaluate)
     evaluate.set_defaults(command=_evaluate)
 
     plot = commands.add_parser("plot", help="draw a run's training curves and attention heatmaps as PNG files")

@@ -43,6 +43,17 @@ def add_decode_options(parser, exclude=()):
                        help="sample outputs instead of searching for the best")
 
 
+def add_shortlist_options(parser):
+    """Translation's vocabulary shortlist (`decode.shortlist`, seq2seq.search.shortlist)."""
+    group = parser.add_argument_group("vocabulary shortlist (translation)")
+    group.add_argument("--shortlist", dest="decode_shortlist", action="store_const", const=True,
+                       help="score only the target pieces likely for each batch's sources (faster)")
+    group.add_argument("--shortlist-per-piece", dest="decode_shortlist_per_piece", type=int, metavar="K",
+                       help="candidates per source piece (default: the run's decode.shortlist_per_piece)")
+    group.add_argument("--shortlist-frequent", dest="decode_shortlist_frequent", type=int, metavar="N",
+                       help="most frequent target pieces always scored (default: decode.shortlist_frequent)")
+
+
 def add_model_options(parser, ensemble=True):
     """`--model` (another model file of the run) and, where a task can decode several, `--ensemble`."""
     group = parser.add_argument_group("which model")

@@ -26,7 +26,8 @@ def evaluate_run(run_dir, split="test", log=print, model_file=None, ensemble=(),
 def search_name(decode, model_file=None, ensemble=()) -> str:
     """A short file-name tag for a search, its settings that change the output, and the model it ran with.
 
-    e.g. `greedy`, `beam5-lp1`, `beam5-lp0.6-cp0.2.averaged`, `sample-t0.8-k10-seed3.ensemble2`.
+    e.g. `greedy`, `beam5-lp1`, `beam5-lp0.6-cp0.2.averaged`, `sample-t0.8-k10-seed3.ensemble2`,
+    `beam5-shortlist20+100` (20 candidates per source piece and the 100 most frequent target pieces).
     """
     if decode.sample:
         name = "sample" + (f"-t{decode.temperature:g}" if decode.temperature != 1 else "")
@@ -36,6 +37,8 @@ def search_name(decode, model_file=None, ensemble=()) -> str:
     else:
         name = f"beam{decode.beam_size}" + (f"-lp{decode.length_penalty:g}" if decode.length_penalty else "")
         name += f"-cp{decode.coverage_penalty:g}" if decode.coverage_penalty else ""
+    if decode.shortlist:
+        name += f"-shortlist{decode.shortlist_per_piece}+{decode.shortlist_frequent}"
     if model_file:
         name += "." + Path(model_file).name.removesuffix(".keras").removeprefix("model.")
     if ensemble:

@@ -44,7 +44,7 @@ def test_unknown_section_is_rejected(tmp_path):
     ("model:\n  target_word_dropout: -0.1\n", r"'model.target_word_dropout' must be in \[0, 1\)"),
     ("decode:\n  beam_size: 0\n", r"'decode.beam_size' must be at least 1, got 0"),
     ("decode:\n  beam_size: 2\n  n_best: 3\n", r"'decode.n_best' \(3\) cannot exceed 'decode.beam_size' \(2\)"),
-    ("decode:\n  length_penalty: -0.5\n", r"'decode.length_penalty', 'decode.coverage_penalty' and 'decode.top_k' must"),
+    ("decode:\n  length_penalty: -0.5\n", r"'decode.length_penalty', 'decode.coverage_penalty', 'decode.top_k' and 'decode.shortlist_frequent' must"),
     ("decode:\n  sample: true\n  temperature: 0\n", r"'decode.temperature' above 0"),
 ])
 def test_wrong_types_and_values_are_named(tmp_path, text, message):

@@ -9,6 +9,7 @@ import sys
 import pytest
 from sentencepiece import sentencepiece_model_pb2
 
+from test_shortlist import UNKNOWN, one_word_shortlist_copy
 from seq2seq.errors import Seq2SeqError
 from seq2seq.tasks.translation import export
 from seq2seq.tasks.translation.export import export_run
@@ -55,7 +56,9 @@ def test_exported_signature_translates_like_the_translator(trained_run, reversal
     lines = (reversal_data / "test.tsv").read_text(encoding="utf-8").splitlines()
     sentences = [line.split("\t")[0] for line in lines[:6]] + ["  a  b   c ", "p"]
     runs = {"greedy": (trained_run, {}), "beam": (trained_run, {"beam_size": 3}),
-            "uppercase": (uppercase_target_copy(trained_run, tmp_path / "uppercase-run"), {})}
+            "uppercase": (uppercase_target_copy(trained_run, tmp_path / "uppercase-run"), {}),
+            "shortlist": (one_word_shortlist_copy(trained_run, tmp_path / "only-a", "a"),
+                          {"beam_size": 3, "shortlist": True, "shortlist_per_piece": 1, "shortlist_frequent": 0})}
     exported = {name: export_run(run, tmp_path / name, log=lambda message: None, **settings)
                 for name, (run, settings) in runs.items()}
 
@@ -65,6 +68,8 @@ def test_exported_signature_translates_like_the_translator(trained_run, reversal
         expected = Translator.load(run, **settings).translate(sentences)
         assert served[str(exported[name])] == expected, name
     assert served[str(exported["uppercase"])] == [text.upper() for text in served[str(exported["greedy"])]]
+    # "a" is the only piece its shortlist offers, besides the special ones
+    assert "a" in set(" ".join(served[str(exported["shortlist"])]).split()) <= {"a", UNKNOWN}
     decode = json.loads((exported["beam"] / export.EXTRA_DIR / "decode.json").read_text())
     assert decode["beam_size"] == 3
 

@@ -9,6 +9,8 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 
 from serving_harness import Service
+from test_shortlist import UNKNOWN, one_word_shortlist_copy
+from seq2seq.errors import Seq2SeqError
 from seq2seq.serving.app import create_app
 from seq2seq.serving.batcher import DynamicBatcher
 from seq2seq.serving.limits import ServiceLimits
@@ -57,6 +59,24 @@ def test_translate_answers_as_the_translator_does(service, trained_run):
     best = beam["hypotheses"][0]
     assert len(best["attention"]) == len(best["target_pieces"])
     assert all(len(row) == len(beam["source_pieces"]) for row in best["attention"])
+
+
+def test_a_request_can_search_with_the_run_shortlist(trained_run, tmp_path):
+    only_a = Translator.load(one_word_shortlist_copy(trained_run, tmp_path / "only-a", "a"), shortlist_per_piece=1,
+                             shortlist_frequent=0)
+    with Service(create_app({"only-a": ServedTranslator(only_a)}, LIMITS)) as service:
+        def translate(**settings):
+            answer = service.client.post("/translate", json={"sentences": ["b c d"], **settings})
+            assert answer.status_code == 200, answer.text
+            return answer.json()["results"][0]["text"]
+
+        assert translate() == only_a.translate(["b c d"])[0] == "d c b"
+        assert set(translate(shortlist=True).split()) <= {"a", UNKNOWN}  # all its shortlist offers
+        assert translate(shortlist=False, beam_size=2) == "d c b"
+    without = ServedTranslator(Translator(only_a.model, only_a.source_tokenizer, only_a.target_tokenizer,
+                                          only_a.decode_config))
+    with pytest.raises(Seq2SeqError, match="shortlist: this run has no shortlist.npz"):
+        without.check({"shortlist": True})
 
 
 def test_concurrent_requests_are_decoded_in_shared_batches(service):

@@ -176,7 +176,21 @@ class AttentionDecoder(keras.layers.Layer):
         keys = self.step_cell.attention.prepare_keys(memory)
         return states, keys
 
-    def logits(self, attentional):
+    def output_weights(self, vocabulary):
+        """(kernel (D, V'), bias (V',)) of the pieces `vocabulary` only, in the compute dtype: a
+        shortlisted search gathers them once per batch and then scores only those pieces."""
+        if self.tie_embeddings:
+            kernel = ops.transpose(ops.take(self.embedding.embeddings, vocabulary, axis=0))
+            bias = ops.take(self.output_bias, vocabulary)
+        else:
+            kernel = ops.take(self.output_projection.kernel, vocabulary, axis=1)
+            bias = ops.take(self.output_projection.bias, vocabulary)
+        return ops.cast(kernel, self.compute_dtype), ops.cast(bias, self.compute_dtype)
+
+    def logits(self, attentional, output_weights=None):
+        if output_weights is not None:
+            kernel, bias = output_weights
+            return ops.matmul(attentional, kernel) + bias
         if self.tie_embeddings:
             # Search calls this outside the layer's `__call__`, where variables are not cast to the
             # compute dtype automatically.
@@ -203,12 +217,13 @@ class AttentionDecoder(keras.layers.Layer):
         logits = self.logits(self.dropout_layer(attentional, training=training))
         return (logits, ops.cast(final_states[-1], "float32")) if attention_totals else logits
 
-    def step(self, token_ids, states, keys, memory, memory_mask):
-        """One search step: token_ids (B,) -> logits (B, V), new states, attention weights (B, S)."""
+    def step(self, token_ids, states, keys, memory, memory_mask, output_weights=None):
+        """One search step: token_ids (B,) -> logits (B, V) (of a shortlist's pieces with its
+        `output_weights`), new states, attention weights (B, S)."""
         attentional, states, weights = self.step_cell.step(
             self.embedding(token_ids), states, keys, memory, memory_mask
         )
-        return self.logits(attentional), states, weights
+        return self.logits(attentional, output_weights), states, weights
 
     def get_config(self):
         return {

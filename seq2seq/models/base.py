@@ -5,6 +5,9 @@ A decodable model has two methods besides its teacher-forced `call`:
     encode(inputs) -> (states, Memory)                       once per batch of inputs
     step(token_ids (B,), states, memory) -> (logits (B, V), new states, attention weights (B, S))
 
+and, to search with a vocabulary shortlist (`seq2seq.search.shortlist`), `output_weights(vocabulary)`
+once per batch and `step(..., output_weights)`, whose logits are then those of the pieces `vocabulary`.
+
 `Memory(keys, values, mask)` is what the decoder attends over: the attention keys computed once per
 input (B, S, K), the values (B, S, D) and which of the S positions are real (B, S). A model with
 nothing to attend over (a decoder-only language model) returns `Memory.empty(batch)`, with S = 0:
@@ -86,9 +89,14 @@ class DecodableModel(SequenceModel):
         """-> (initial decoder states, Memory)."""
         raise NotImplementedError
 
-    def step(self, token_ids, states, memory):
-        """One decoding step: -> logits (B, V), new states, attention weights (B, S)."""
-        return self.decoder.step(token_ids, states, memory.keys, memory.values, memory.mask)
+    def step(self, token_ids, states, memory, output_weights=None):
+        """One decoding step: -> logits (B, V), new states, attention weights (B, S); with
+        `output_weights` from `output_weights(vocabulary)`, logits (B, V') of those pieces only."""
+        return self.decoder.step(token_ids, states, memory.keys, memory.values, memory.mask, output_weights)
+
+    def output_weights(self, vocabulary):
+        """The output layer's weights for the target pieces `vocabulary` (V',) alone (a shortlist)."""
+        return self.decoder.output_weights(vocabulary)
 
     def start_decoding(self, memory_values, mask, encoder_states):
         """The decoder's initial states and the `Memory` it attends over, from what was encoded."""

@@ -16,14 +16,17 @@ import tensorflow as tf
 from keras import ops
 
 from seq2seq.search.common import NEGATIVE, Hypotheses, Scoring, first_tokens, is_real, log_probabilities
+from seq2seq.search.shortlist import restricted_step
 from seq2seq.tokens import EOS_ID
 
 
 def beam_search(model, inputs, limits, attention_mask, capacity, beam_size, n_best=1, scoring=Scoring(),
-                with_attention=True):
-    """-> Hypotheses with N = n_best; slots beyond the hypotheses that exist score NEGATIVE."""
+                with_attention=True, vocabulary=None):
+    """-> Hypotheses with N = n_best; slots beyond the hypotheses that exist score NEGATIVE. With
+    `vocabulary` (a batch's shortlist), hypotheses grow only by those target pieces."""
     k = beam_size
     states, memory = model.encode(inputs)
+    step_model, to_ids = restricted_step(model, vocabulary)
     batch, memory_length = ops.shape(attention_mask)[0], ops.shape(attention_mask)[1]
     max_steps = ops.max(limits)
     states, memory = keras.tree.map_structure(lambda tensor: ops.repeat(tensor, k, axis=0), (states, memory))
@@ -48,7 +51,7 @@ def beam_search(model, inputs, limits, attention_mask, capacity, beam_size, n_be
         return ops.logical_and(step < max_steps, ops.logical_not(ops.all(done)))
 
     def advance(step, previous, done, states, alive, finished, history):
-        logits, states, weights = model.step(previous, states, memory)
+        logits, states, weights = step_model(previous, states, memory)
         log_probs = ops.reshape(log_probabilities(logits), (batch, k, -1))
         vocabulary_size = ops.shape(log_probs)[-1]
         at_limit = step + 1 >= limits
@@ -62,7 +65,7 @@ def beam_search(model, inputs, limits, attention_mask, capacity, beam_size, n_be
                                       ops.expand_dims(parent, 2), axis=1)
         grown = {"scores": scores, "coverage": _select(alive["coverage"], parent) + weights,
                  "tokens": ops.slice_update(_select(alive["tokens"], parent), (0, 0, step),
-                                            ops.expand_dims(token, 2))}
+                                            ops.expand_dims(to_ids(token), 2))}
         leaving = {"scores": None}
         if with_attention:
             history = history.record(step, parent, weights)
@@ -83,7 +86,7 @@ def beam_search(model, inputs, limits, attention_mask, capacity, beam_size, n_be
 
         rows = ops.reshape(ops.expand_dims(ops.arange(batch) * k, 1) + parent, (-1,))
         states = keras.tree.map_structure(lambda tensor: ops.take(tensor, rows, axis=0), states)
-        return step + 1, ops.reshape(token, (-1,)), done, states, alive, finished, history
+        return step + 1, ops.reshape(to_ids(token), (-1,)), done, states, alive, finished, history
 
     *_, finished, history = ops.while_loop(not_done, advance,
                                            (0, previous, done, states, alive, finished, history))

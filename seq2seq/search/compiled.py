@@ -61,33 +61,35 @@ def _prompt_frame(prompt_ids, decode):
 PROMPT_IDS = InputKind(tf.TensorSpec([None, None], tf.int32), _prompt_frame)
 
 
-def search(model, inputs, decode, with_attention=True, kind=SOURCE_IDS) -> Hypotheses:
-    """Search outputs for a batch of `kind` inputs with the settings of a `DecodeConfig`."""
+def search(model, inputs, decode, with_attention=True, kind=SOURCE_IDS, shortlist=None) -> Hypotheses:
+    """Search outputs for a batch of `kind` inputs with the settings of a `DecodeConfig`; with a
+    `Shortlist` (translation), among the target pieces it allows for these inputs."""
     limits, attention_mask, capacity = kind.frame(inputs, decode)
     scoring = Scoring(decode.length_penalty, decode.coverage_penalty)
+    vocabulary = None if shortlist is None else shortlist.vocabulary(inputs)
     if decode.sample:
         return sample_search(model, inputs, limits, attention_mask, capacity, decode.n_best,
-                             decode.temperature, decode.top_k, decode.seed, scoring, with_attention)
+                             decode.temperature, decode.top_k, decode.seed, scoring, with_attention, vocabulary)
     if decode.beam_size == 1:
-        return greedy_search(model, inputs, limits, attention_mask, capacity, scoring, with_attention)
+        return greedy_search(model, inputs, limits, attention_mask, capacity, scoring, with_attention, vocabulary)
     return beam_search(model, inputs, limits, attention_mask, capacity, decode.beam_size, decode.n_best,
-                       scoring, with_attention)
+                       scoring, with_attention, vocabulary)
 
 
-def search_translations(model, source_ids, decode, with_attention=True) -> Hypotheses:
+def search_translations(model, source_ids, decode, with_attention=True, shortlist=None) -> Hypotheses:
     """Search translations of padded source ids (B, S)."""
-    return search(model, source_ids, decode, with_attention, SOURCE_IDS)
+    return search(model, source_ids, decode, with_attention, SOURCE_IDS, shortlist)
 
 
 class CompiledSearch:
-    """`search` bound to one model, decode config and input kind, traced once for any input shape."""
+    """`search` bound to one model, decode config, input kind and shortlist, traced once for any input shape."""
 
-    def __init__(self, model, decode, with_attention=True, kind=SOURCE_IDS):
+    def __init__(self, model, decode, with_attention=True, kind=SOURCE_IDS, shortlist=None):
         check_decode(decode)  # a bad value would otherwise fail deep inside the traced loop
         self._dtype = kind.signature.dtype
 
         def run(inputs):
-            return search(model, inputs, decode, with_attention, kind)
+            return search(model, inputs, decode, with_attention, kind, shortlist)
 
         self._compiled = tf.function(run, input_signature=[kind.signature])
 

@@ -8,19 +8,25 @@ import tensorflow as tf
 from keras import ops
 
 from seq2seq.search.common import NEGATIVE, Hypotheses, Scoring, first_tokens, log_probabilities
+from seq2seq.search.shortlist import restricted_step
 from seq2seq.tokens import EOS_ID, PAD_ID
 
 
-def greedy_search(model, inputs, limits, attention_mask, capacity, scoring=Scoring(), with_attention=True):
-    """One hypothesis per input: the most likely token at each step. `scoring` only scores it."""
+def greedy_search(model, inputs, limits, attention_mask, capacity, scoring=Scoring(), with_attention=True,
+                  vocabulary=None):
+    """One hypothesis per input: the most likely token at each step. `scoring` only scores it.
+
+    Every search chooses among the target pieces `vocabulary` (a batch's shortlist) where it is given.
+    """
     def most_likely(log_probs, step):
         return ops.cast(ops.argmax(log_probs, axis=-1), "int32")
 
-    return _token_by_token(model, inputs, limits, attention_mask, capacity, most_likely, scoring, with_attention)
+    return _token_by_token(model, inputs, limits, attention_mask, capacity, most_likely, scoring, with_attention,
+                           vocabulary)
 
 
 def sample_search(model, inputs, limits, attention_mask, capacity, samples, temperature=1.0, top_k=0, seed=0,
-                  scoring=Scoring(), with_attention=True):
+                  scoring=Scoring(), with_attention=True, vocabulary=None):
     """`samples` random outputs per input, best `scoring` score first.
 
     Each token is drawn from the softmax at `temperature` over the `top_k` most likely tokens (0: all).
@@ -29,8 +35,8 @@ def sample_search(model, inputs, limits, attention_mask, capacity, samples, temp
     """
     def draw(log_probs, step):
         logits = log_probs / temperature
-        if 0 < top_k < logits.shape[-1]:
-            kth_best = ops.top_k(logits, top_k)[0][:, -1:]
+        if top_k > 0:  # a shortlist's vocabulary can be smaller than top_k, and its size is known only per batch
+            kth_best = tf.math.top_k(logits, tf.minimum(top_k, tf.shape(logits)[-1])).values[:, -1:]
             logits = ops.where(logits < kth_best, NEGATIVE, logits)
         return tf.cast(tf.random.stateless_categorical(logits, 1, seed=tf.stack([seed, step]))[:, 0], tf.int32)
 
@@ -38,13 +44,14 @@ def sample_search(model, inputs, limits, attention_mask, capacity, samples, temp
         return ops.repeat(tensor, samples, axis=0)
 
     drawn = _token_by_token(model, repeat(inputs), repeat(limits), repeat(attention_mask), capacity, draw,
-                            scoring, with_attention)
+                            scoring, with_attention, vocabulary)
     return _best_first(drawn, samples)
 
 
-def _token_by_token(model, inputs, limits, attention_mask, capacity, choose, scoring, with_attention):
+def _token_by_token(model, inputs, limits, attention_mask, capacity, choose, scoring, with_attention, vocabulary):
     """Run `choose(log_probs, step) -> tokens` until every output has ended; -> Hypotheses with N = 1."""
     states, memory = model.encode(inputs)
+    step_model, to_ids = restricted_step(model, vocabulary)
     batch, memory_length = ops.shape(attention_mask)[0], ops.shape(attention_mask)[1]
     max_steps = ops.max(limits)
     found = {"tokens": ops.zeros((batch, capacity), dtype="int32"), "scores": ops.zeros((batch,)),
@@ -58,19 +65,19 @@ def _token_by_token(model, inputs, limits, attention_mask, capacity, choose, sco
         return ops.logical_and(step < max_steps, ops.logical_not(ops.all(finished)))
 
     def advance(step, previous, finished, states, found):
-        logits, states, weights = model.step(previous, states, memory)
+        logits, states, weights = step_model(previous, states, memory)
         log_probs = log_probabilities(logits)
         chosen = ops.where(step + 1 >= limits, EOS_ID, choose(log_probs, step))
         chosen = ops.where(finished, PAD_ID, chosen)
         chosen_log_prob = ops.take_along_axis(log_probs, ops.expand_dims(chosen, 1), axis=1)[:, 0]
         weights = ops.where(ops.expand_dims(finished, 1), 0.0, ops.cast(weights, "float32"))
         found = {**found, "scores": found["scores"] + ops.where(finished, 0.0, chosen_log_prob),
-                 "tokens": ops.slice_update(found["tokens"], (0, step), ops.expand_dims(chosen, 1)),
+                 "tokens": ops.slice_update(found["tokens"], (0, step), ops.expand_dims(to_ids(chosen), 1)),
                  "coverage": found["coverage"] + weights}
         if with_attention:
             found["attention"] = found["attention"].write(step, weights)
         finished = ops.logical_or(finished, chosen == EOS_ID)
-        return step + 1, chosen, finished, states, found
+        return step + 1, to_ids(chosen), finished, states, found
 
     steps, _, _, _, found = ops.while_loop(not_done, advance, (0, previous, finished, states, found))
     attention = None

@@ -12,6 +12,8 @@ else about a task.
 from importlib import import_module
 from typing import Callable, Protocol
 
+from seq2seq.errors import ConfigError
+
 
 class TaskTraining(Protocol):
     """One run's data and model, as the training loop uses them.
@@ -56,7 +58,8 @@ class TaskDefinition:
     its default); `renamed_keys` map an old key to the one that replaced it, for a clear error;
     `keras_modules` register the Keras classes its `.keras` files hold; `samples_subwords` says it reads
     `tokenizer.sampling_alpha` (subword regularisation of its training text); `masks_placeholders` that it
-    reads `tokenizer.placeholders` (seq2seq.data.placeholders).
+    reads `tokenizer.placeholders` (seq2seq.data.placeholders); `shortlists_vocabulary` that it writes a
+    vocabulary shortlist and reads `decode.shortlist` (seq2seq.search.shortlist).
 
     The heavy parts are named as `module:name` strings, imported only when used: `training_data`, the
     `TaskTraining` class, built as `Class(config, run, resume, log)`; `evaluator`, the function
@@ -75,6 +78,7 @@ class TaskDefinition:
     keras_modules: tuple = ()
     samples_subwords: bool = False
     masks_placeholders: bool = False
+    shortlists_vocabulary: bool = False
     training_data: str = ""
     evaluator: str = ""
     cli_verbs: str = ""
@@ -94,6 +98,8 @@ class TaskDefinition:
 
     def evaluate(self, run, split, log, model_file=None, ensemble=(), **decode_settings) -> dict:
         """Predict a split with a trained run, write `eval/<split>.<name>.*` files, return the scores."""
+        if decode_settings.get("shortlist") and not self.shortlists_vocabulary:
+            raise ConfigError(f"--shortlist: a vocabulary shortlist (from the source) does not apply to {self.name}")
         return import_reference(self.evaluator)(run, split, log, model_file=model_file, ensemble=ensemble, **decode_settings)
 
     def add_commands(self, commands):

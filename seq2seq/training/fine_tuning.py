@@ -35,9 +35,10 @@ def check_initial_run(config) -> RunDirectory:
 
 
 def copy_vocabulary(initial: RunDirectory, run: RunDirectory) -> None:
-    """Copy the tokenizer models and label files: every file at the top of a run but its config, metrics
-    and models, which the new run writes itself. Tasks then read them as a resumed run would."""
-    own = {initial.config_file.name, initial.metrics_file.name, LOCK_FILE}
+    """Copy the tokenizer models and label files: every file at the top of a run but its config, metrics,
+    models and shortlist, which the new run writes itself (the shortlist from its own training data).
+    Tasks then read them as a resumed run would."""
+    own = {initial.config_file.name, initial.metrics_file.name, initial.shortlist_file.name, LOCK_FILE}
     for path in sorted(initial.path.iterdir()):
         if path.is_file() and path.name not in own and path.suffix != ".keras" and PARTIAL_MARK not in path.name:
             copy_atomically(path, run.path / path.name)

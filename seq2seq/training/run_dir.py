@@ -2,6 +2,7 @@
 
     config.yaml          resolved config (every default written out)
     source.model ...     SentencePiece models (or joint.model)
+    shortlist.npz        each source piece's likely target pieces, for `decode.shortlist` (translation)
     model.keras          best model so far
     model.averaged.keras mean of the last epoch checkpoints (`seq2seq.training.averaging`), if made
     checkpoints/         epoch checkpoints with optimizer state, and state.json for --resume;
@@ -30,6 +31,7 @@ class RunDirectory:
 
     config_file = property(lambda self: self.path / "config.yaml")
     model_file = property(lambda self: self.path / "model.keras")
+    shortlist_file = property(lambda self: self.path / "shortlist.npz")
     averaged_model_file = property(lambda self: self.path / "model.averaged.keras")
     checkpoints = property(lambda self: self.path / "checkpoints")
     state_file = property(lambda self: self.path / "checkpoints" / "state.json")

@@ -22,6 +22,7 @@ class Translation(TaskDefinition):
     keras_modules = ("seq2seq.tasks.translation.model",)
     samples_subwords = True
     masks_placeholders = True
+    shortlists_vocabulary = True
     training_data = "seq2seq.tasks.translation.training:TranslationTask"
     evaluator = "seq2seq.tasks.translation.evaluation:evaluate_translations"
     cli_verbs = "seq2seq.tasks.translation.commands:add_commands"

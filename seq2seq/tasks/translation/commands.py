@@ -4,8 +4,8 @@ import sys
 from pathlib import Path
 
 
-from seq2seq.cli_options import (add_decode_options, add_model_options, add_text_arguments, decode_settings,
-                                 reads_a_stream, stdin_line_batches, texts_from, write_lines)
+from seq2seq.cli_options import (add_decode_options, add_model_options, add_shortlist_options, add_text_arguments,
+                                 decode_settings, reads_a_stream, stdin_line_batches, texts_from, write_lines)
 
 
 def add_commands(commands):
@@ -14,6 +14,7 @@ def add_commands(commands):
                        "translations")
     add_model_options(translate)
     add_decode_options(translate)
+    add_shortlist_options(translate)
     translate.set_defaults(command=_translate)
 
     export = commands.add_parser("export", help="write a TensorFlow SavedModel: strings in, translations out")
@@ -21,6 +22,7 @@ def add_commands(commands):
     export.add_argument("out_dir", type=Path, metavar="OUT_DIR", help="where to write the SavedModel")
     add_model_options(export, ensemble=False)
     add_decode_options(export, exclude=("n_best", "batch_size"))  # the signature returns one text per input
+    add_shortlist_options(export)
     export.set_defaults(command=_export)
 
 

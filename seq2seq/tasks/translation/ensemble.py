@@ -37,10 +37,16 @@ class EnsembleModel:
         encoded = [member.encode(source_ids) for member in self.members]
         return tuple(states for states, _ in encoded), tuple(memory for _, memory in encoded)
 
-    def step(self, token_ids, states, memory):
+    def output_weights(self, vocabulary):
+        """Each member's output weights for the pieces `vocabulary` (a shortlist), a tuple like states."""
+        return tuple(member.output_weights(vocabulary) for member in self.members)
+
+    def step(self, token_ids, states, memory, output_weights=None):
         """-> log of the mean member probabilities (B, V) in float32, new states, mean attention (B, S)."""
-        outputs = [member.step(token_ids, member_states, member_memory)
-                   for member, member_states, member_memory in zip(self.members, states, memory)]
+        output_weights = output_weights or (None,) * len(self.members)
+        outputs = [member.step(token_ids, member_states, member_memory, member_output)
+                   for member, member_states, member_memory, member_output
+                   in zip(self.members, states, memory, output_weights)]
         log_probs = ops.stack([ops.log_softmax(ops.cast(logits, "float32"), axis=-1) for logits, _, _ in outputs])
         mean_log_probs = ops.logsumexp(log_probs, axis=0) - math.log(len(self.members))
         attention = ops.mean(ops.stack([ops.cast(weights, "float32") for _, _, weights in outputs]), axis=0)

@@ -99,7 +99,8 @@ def _write_saved_model(translator, tensorflow_text, path):
         ids = source.tokenize(sentences)
         end = tf.fill([tf.shape(sentences)[0], 1], EOS_ID)
         source_ids = tf.concat([ids, end], axis=1).to_tensor(default_value=PAD_ID)
-        best = search_translations(model, source_ids, decode, with_attention=False).tokens[:, 0]
+        best = search_translations(model, source_ids, decode, with_attention=False,
+                                   shortlist=translator.shortlist).tokens[:, 0]
         return target.detokenize(tf.ragged.boolean_mask(best, _content_mask(best)))
 
     def translate(sentences):

@@ -1,18 +1,28 @@
 """`POST /translate` of `seq2seq serve`: sentences in, translations out, n-best and attention on request."""
 
+from typing import Optional
+
 from pydantic import Field
 
+from seq2seq.errors import Seq2SeqError
 from seq2seq.serving.routes import SearchRequest, ServedSearch, hypotheses_as_json
 
 
 class TranslateRequest(SearchRequest):
     sentences: list[str] = Field(description="the sentences to translate, one translation each")
+    shortlist: Optional[bool] = Field(None, description="score only the target pieces likely for these sentences "
+                                      "(the run's vocabulary shortlist): faster")
 
 
 class ServedTranslator(ServedSearch):
     path = "/translate"
     Request = TranslateRequest
     inputs_field = "sentences"
+    SEARCH_SETTINGS = (*ServedSearch.SEARCH_SETTINGS, "shortlist")
+
+    def check(self, settings):
+        if self._decode_config(settings).shortlist and self.predictor.shortlist_table is None:
+            raise Seq2SeqError("shortlist: this run has no shortlist.npz (it was trained before shortlists existed)")
 
     def rebuilt(self, decode_config):
         return self.predictor.with_decode(decode_config)

@@ -5,6 +5,7 @@ import random
 
 from seq2seq.config import corpus_parts
 from seq2seq.data.corpus import Split, load_split, weighted_rows
+from seq2seq.data.lexical_shortlist import build_shortlist, save_shortlist
 from seq2seq.data.placeholders import mask, placeholder_symbols
 from seq2seq.data.pipeline import batches_per_epoch, bucket_boundaries, encode_pairs, make_dataset
 from seq2seq.data.readers import SkipCounter
@@ -41,6 +42,8 @@ class TranslationTask:
         log(f"vocabulary: {self.source_tokenizer.vocab_size} source / {self.target_tokenizer.vocab_size} "
             "target pieces")
         self.train_pairs = self._encode_training_pairs(train_split)
+        if not run.shortlist_file.exists():  # a fine-tuned run builds its own; an older run gets one on resume
+            self._write_shortlist(run)
         self.boundaries = bucket_boundaries(self.train_pairs, config.train.buckets)
         self.steps_per_epoch = batches_per_epoch(self.train_pairs, self.boundaries, config.train.batch_size)
         self.epoch_size = ("target_tokens", sum(len(target) + 1 for target in self.train_pairs.targets))
@@ -99,9 +102,21 @@ class TranslationTask:
                 for number, translation in enumerate(translations, start=1)]
 
     def _greedy_translator(self, model):
-        greedy = dataclasses.replace(self.config.decode, beam_size=1, n_best=1, sample=False)
+        greedy = dataclasses.replace(self.config.decode, beam_size=1, n_best=1, sample=False, shortlist=False)
         return Translator(model, self.source_tokenizer, self.target_tokenizer, greedy,
                           protect_placeholders=self.config.tokenizer.placeholders)
+
+    def _write_shortlist(self, run):
+        """The lexical shortlist `decode.shortlist` searches with (seq2seq.data.lexical_shortlist)."""
+        sizes = self.source_tokenizer.vocab_size, self.target_tokenizer.vocab_size
+        try:
+            shortlist = build_shortlist(self.train_pairs.sources, self.train_pairs.targets, *sizes, seed=self.config.seed)
+        except Seq2SeqError as error:
+            self.log(f"no vocabulary shortlist: {error}")
+            return
+        save_shortlist(run.shortlist_file, *shortlist)
+        self.log(f"vocabulary shortlist: the {shortlist[0].shape[1]} likeliest target pieces of each source piece "
+                 f"in {run.shortlist_file}")
 
     def _encode_training_pairs(self, train_split):
         limits = self.config.data.max_source_length, self.config.data.max_target_length

@@ -15,6 +15,8 @@ from seq2seq.tasks.translation.model import TranslationModel
 from seq2seq.models.loading import check_size, load_run_model
 from seq2seq.training.run_dir import RunDirectory
 from seq2seq.search import CompiledSearch
+from seq2seq.search.shortlist import Shortlist
+from seq2seq.data.lexical_shortlist import load_shortlist
 from seq2seq.tokens import EOS_ID
 from seq2seq.data.tokenizer import load_tokenizers
 
@@ -35,14 +37,19 @@ class Translator:
     placeholders are masked before tokenization and put back into every hypothesis.
     """
 
-    def __init__(self, model, source_tokenizer, target_tokenizer, decode_config, protect_placeholders=False):
+    def __init__(self, model, source_tokenizer, target_tokenizer, decode_config, protect_placeholders=False,
+                 shortlist_table=None):
+        """`shortlist_table`: ([candidates per run], by_frequency) as `load_shortlist` reads them, for
+        `decode.shortlist`."""
         self.model = model
         self.source_tokenizer = source_tokenizer
         self.target_tokenizer = target_tokenizer
         self.decode_config = decode_config
         self.protect_placeholders = protect_placeholders
+        self.shortlist_table = shortlist_table
+        self.shortlist = _shortlist(shortlist_table, decode_config) if decode_config.shortlist else None
         # Keeping attention weights costs time and memory (5 % for beam 5), so only searches that return them do.
-        self._searches = {with_attention: CompiledSearch(model, decode_config, with_attention)
+        self._searches = {with_attention: CompiledSearch(model, decode_config, with_attention, shortlist=self.shortlist)
                           for with_attention in (False, True)}
 
     @classmethod
@@ -63,12 +70,17 @@ class Translator:
             tokenizers.append((path, source_tokenizer, target_tokenizer))
         check_same_tokenizers(tokenizers)
         model = EnsembleModel(members) if ensemble else members[0]
-        return cls(model, *tokenizers[0][1:], decode, protect_placeholders=config.tokenizer.placeholders)
+        # Read whenever the runs have one (a few MB), so that `with_decode` can turn the shortlist on.
+        run_dirs = [RunDirectory(path) for path, *_ in tokenizers]
+        has_shortlists = decode.shortlist or all(member.shortlist_file.is_file() for member in run_dirs)
+        shortlist_table = _read_shortlists(run_dirs, *tokenizers[0][1:]) if has_shortlists else None
+        return cls(model, *tokenizers[0][1:], decode, protect_placeholders=config.tokenizer.placeholders,
+                   shortlist_table=shortlist_table)
 
     def with_decode(self, decode_config) -> "Translator":
         """The same model and tokenizers with other search settings (the service's per-request ones)."""
         return type(self)(self.model, self.source_tokenizer, self.target_tokenizer, decode_config,
-                          self.protect_placeholders)
+                          self.protect_placeholders, self.shortlist_table)
 
     def translate(self, sentences) -> list:
         """Translate a list of sentences; returns a list of strings in the same order."""
@@ -111,6 +123,26 @@ def moses_nbest_lines(translations, first_number=0) -> list:
     return [f"{number} ||| {hypothesis.text} ||| {hypothesis.score:.4f}"
             for number, translation in enumerate(translations, start=first_number)
             for hypothesis in translation.hypotheses]
+
+
+def _read_shortlists(runs, source_tokenizer, target_tokenizer):
+    """(every run's candidate table, the first run's frequency order): an ensemble's search may choose
+    any member's candidates."""
+    tables = [load_shortlist(run.shortlist_file, source_tokenizer.vocab_size, target_tokenizer.vocab_size)
+              for run in runs]
+    return [candidates for candidates, _ in tables], tables[0][1]
+
+
+def _shortlist(table, decode):
+    if table is None:
+        raise Seq2SeqError("decode.shortlist: this Translator was made without its run's shortlist; "
+                           "Translator.load(run_dir, shortlist=True) reads it")
+    candidate_tables, by_frequency = table
+    stored = min(candidates.shape[1] for candidates in candidate_tables)
+    if decode.shortlist_per_piece > stored:
+        raise Seq2SeqError(f"decode.shortlist_per_piece: the run's shortlist keeps {stored} candidates per source "
+                           f"piece, got {decode.shortlist_per_piece}")
+    return Shortlist(candidate_tables, by_frequency, decode.shortlist_per_piece, decode.shortlist_frequent)
 
 
 def _load_run_model(run_dir, model_file=None, precision=None):
