@@ -202,6 +202,7 @@ def test_a_resume_removes_its_own_partial_files_and_no_one_elses(tmp_path, train
     assert all(path.read_text() == "mine" for path in users)
 
 
+@pytest.mark.slow  # a killed run and a fresh one: about 40 s on 2 cores; CI runs the slow tests in a second step
 def test_a_run_killed_before_its_first_checkpoint_starts_again_cleanly(fault_config, uninterrupted, tmp_path):
     """Killed between model.keras and the first state.json: neither a resume nor a fresh start may be refused,
     and the new run's metrics.csv must not continue the killed one's."""

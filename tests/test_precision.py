@@ -73,8 +73,8 @@ def test_a_model_changes_precision_with_its_weights_and_outputs_kept():
     assert with_precision(model, "float32") is model
 
 
-def test_auto_is_resolved_once_written_into_the_run_and_kept_on_resume(tmp_path, reversal_data, monkeypatch):
-    (tmp_path / "auto.yaml").write_text(reversal_config_text(reversal_data, epochs=2))
+def test_auto_is_resolved_once_written_into_the_run_and_kept_on_resume(tmp_path, tiny_reversal_data, monkeypatch):
+    (tmp_path / "auto.yaml").write_text(reversal_config_text(tiny_reversal_data, epochs=2))
     monkeypatch.setattr("seq2seq.precision.native_bfloat16", lambda flags=None: True)
     lines = []
     train(load_config(tmp_path / "auto.yaml", ["train.epochs=1"]), tmp_path / "run", log=lines.append)

@@ -130,6 +130,7 @@ def test_the_tagger_reads_the_context_not_the_word_alone(tagging_run):
                       [("Old", "O"), ("cat", "O"), ("with", "O"), ("Lima", "B-PER"), ("Juan", "I-PER")]]
 
 
+@pytest.mark.slow  # the shared loop's resume is in the default suite through translation and the language model
 def test_resume_after_one_epoch_equals_the_uninterrupted_run(tagging_run, ner_data, tmp_path):
     """Dropout makes this strict: the resumed epoch must draw the masks the uninterrupted one drew."""
     config = tmp_path / "short.yaml"
