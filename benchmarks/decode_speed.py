@@ -67,7 +67,7 @@ def main():
             settings["length_penalty"] = args.length_penalty
         if settings.get("shortlist"):
             settings |= {key: value for key, value in (("shortlist_per_piece", args.shortlist_per_piece),
-                                                      ("shortlist_frequent", args.shortlist_frequent)) if value}
+                                                      ("shortlist_frequent", args.shortlist_frequent)) if value is not None}
         translator = Translator.load(args.run_dir, **settings)
         hypotheses, seconds = timed_twice(translator, sources)
         bleu = translation_scores(hypotheses, [references], metrics=("bleu",))["bleu"]

@@ -48,6 +48,8 @@ def add_shortlist_options(parser):
     group = parser.add_argument_group("vocabulary shortlist (translation)")
     group.add_argument("--shortlist", dest="decode_shortlist", action="store_const", const=True,
                        help="score only the target pieces likely for each batch's sources (faster)")
+    group.add_argument("--no-shortlist", dest="decode_shortlist", action="store_const", const=False,
+                       help="score every target piece, whatever the run's decode.shortlist")
     group.add_argument("--shortlist-per-piece", dest="decode_shortlist_per_piece", type=int, metavar="K",
                        help="candidates per source piece (default: the run's decode.shortlist_per_piece)")
     group.add_argument("--shortlist-frequent", dest="decode_shortlist_frequent", type=int, metavar="N",

@@ -71,11 +71,11 @@ def test_a_request_can_search_with_the_run_shortlist(trained_run, tmp_path):
             return answer.json()["results"][0]["text"]
 
         assert translate() == only_a.translate(["b c d"])[0] == "d c b"
-        assert set(translate(shortlist=True).split()) <= {"a", UNKNOWN}  # all its shortlist offers
+        assert "a" in set(translate(shortlist=True).split()) <= {"a", UNKNOWN}  # all its shortlist offers
         assert translate(shortlist=False, beam_size=2) == "d c b"
     without = ServedTranslator(Translator(only_a.model, only_a.source_tokenizer, only_a.target_tokenizer,
                                           only_a.decode_config))
-    with pytest.raises(Seq2SeqError, match="shortlist: this run has no shortlist.npz"):
+    with pytest.raises(Seq2SeqError, match="shortlist: this run was loaded without a vocabulary shortlist"):
         without.check({"shortlist": True})
 
 

@@ -53,6 +53,11 @@ def test_each_source_piece_ranks_the_piece_it_always_comes_with_first():
     assert set(candidates[4, :3]) == {10, 11, 12}  # then what co-occurs with it, then the rest
     assert not set(candidates.ravel()) & {0, 1, 2, 3}  # PAD, UNK, BOS, EOS are never candidates
     assert list(by_frequency[:3]) == [10, 11, 12] and sorted(by_frequency) == list(range(14))
+    # Pieces never seen as a source (7, and UNK) offer the most frequent target pieces.
+    assert list(candidates[7]) == list(candidates[1]) == list(by_frequency[:10])
+    # A source's closing EOS is not a word of it: the table is the same with or without one.
+    with_eos = build_shortlist([source + [3] for source in sources], targets, 8, 14)
+    np.testing.assert_array_equal(with_eos[0], candidates)
 
 
 def test_the_table_is_refused_for_vocabularies_past_its_memory_bound():
@@ -82,6 +87,23 @@ def test_a_shortlist_of_every_piece_searches_exactly_as_without_one(name):
     shortlisted = CompiledSearch(model, SETTINGS[name], shortlist=full_shortlist(model))(padded_source())
     for part in ("tokens", "scores", "attention"):
         np.testing.assert_array_equal(getattr(shortlisted, part), getattr(plain, part), err_msg=part)
+
+
+@pytest.mark.parametrize("tie_embeddings", [False, True])
+def test_mixed_bfloat16_searches_exactly_as_without_one_under_a_full_shortlist(tie_embeddings):
+    """The gathered output weights are cast to the compute dtype as the output layer casts its own."""
+    import keras
+
+    from seq2seq.tasks.translation.model import TranslationModel
+
+    keras.utils.set_random_seed(3)
+    model = TranslationModel(30, 16, embedding_dim=16, encoder_units=16, encoder_layers=1, decoder_units=24,
+                             attention_units=16, dropout=0.0, tie_embeddings=tie_embeddings, dtype="mixed_bfloat16")
+    decode = SETTINGS["beam"]
+    plain = CompiledSearch(model, decode)(padded_source())
+    shortlisted = CompiledSearch(model, decode, shortlist=full_shortlist(model))(padded_source())
+    np.testing.assert_array_equal(shortlisted.tokens, plain.tokens)
+    np.testing.assert_array_equal(shortlisted.scores, plain.scores)
 
 
 def test_an_ensemble_searches_exactly_as_without_one_under_a_full_shortlist():
@@ -134,11 +156,11 @@ def test_a_stored_shortlist_is_checked_against_the_run(tmp_path):
     path.write_bytes(b"PK\x03\x04 not a zip")
     with pytest.raises(Seq2SeqError, match=r"shortlist.npz: not a shortlist written by seq2seq"):
         load_shortlist(path, 30, 12)
-    with pytest.raises(Seq2SeqError, match=r"missing.npz: no shortlist .*--resume. writes it"):
+    with pytest.raises(Seq2SeqError, match=r"missing.npz: no shortlist .*--resume. writes one"):
         load_shortlist(tmp_path / "missing.npz", 30, 12)
 
 
-def test_training_writes_the_shortlist_and_translation_uses_it(trained_run, reversal_data, capsys):
+def test_training_writes_the_shortlist_and_translation_uses_it(trained_run, reversal_data):
     translator = Translator.load(trained_run, beam_size=3)
     candidates, _ = load_shortlist(trained_run / "shortlist.npz", translator.source_tokenizer.vocab_size,
                                    translator.target_tokenizer.vocab_size)
@@ -153,8 +175,39 @@ def test_training_writes_the_shortlist_and_translation_uses_it(trained_run, reve
     narrow = Translator.load(trained_run, beam_size=3, shortlist=True, shortlist_per_piece=1, shortlist_frequent=0)
     assert narrow.translate(sources) == full  # the words of the source are all that the targets hold
     assert translator.with_decode(narrow.decode_config).translate(sources) == full
-    assert main(["translate", str(trained_run), "--shortlist", sources[0]]) == 0
-    assert capsys.readouterr().out.strip() == full[0]
+
+
+def test_the_command_line_turns_the_shortlist_on_and_off(trained_run, tmp_path, capsys):
+    only_a = one_word_shortlist_copy(trained_run, tmp_path / "only-a", "a")
+    narrow = ["--shortlist-per-piece", "1", "--shortlist-frequent", "0"]
+    assert main(["translate", str(only_a), "--shortlist", *narrow, "b c d"]) == 0
+    assert "a" in set(capsys.readouterr().out.split()) <= {"a", UNKNOWN}
+    config = only_a / "config.yaml"
+    config.write_text(config.read_text().replace("shortlist: false", "shortlist: true"))
+    assert main(["translate", str(only_a), "--no-shortlist", *narrow, "b c d"]) == 0
+    assert capsys.readouterr().out.strip() == "d c b"
+
+
+def test_a_damaged_shortlist_stops_only_the_searches_that_use_it(trained_run, tmp_path):
+    damaged = shutil.copytree(trained_run, tmp_path / "damaged")
+    (damaged / "shortlist.npz").write_bytes(b"not an archive")
+    assert Translator.load(damaged).translate(["b c d"]) == ["d c b"]
+    with pytest.raises(Seq2SeqError, match="shortlist.npz: not a shortlist written by seq2seq"):
+        Translator.load(damaged, shortlist=True)
+
+
+def test_a_new_run_replaces_a_shortlist_an_earlier_start_left(tmp_path, tiny_reversal_data):
+    from conftest import reversal_config_text
+    from seq2seq.config import load_config
+    from seq2seq.training.loop import train
+
+    run = tmp_path / "run"
+    run.mkdir()
+    save_shortlist(run / "shortlist.npz", np.full((40, 3), 9, np.int32), np.arange(40, dtype=np.int32))
+    (tmp_path / "tiny.yaml").write_text(reversal_config_text(tiny_reversal_data, epochs=1))
+    train(load_config(tmp_path / "tiny.yaml"), run, log=lambda *_: None)
+    with np.load(run / "shortlist.npz") as stored:
+        assert (stored["candidates"] != 9).any() and stored["candidates"].shape[1] > 3
 
 
 def one_word_shortlist_copy(run, directory, word):

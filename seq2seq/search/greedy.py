@@ -36,7 +36,8 @@ def sample_search(model, inputs, limits, attention_mask, capacity, samples, temp
     def draw(log_probs, step):
         logits = log_probs / temperature
         if top_k > 0:  # a shortlist's vocabulary can be smaller than top_k, and its size is known only per batch
-            kth_best = tf.math.top_k(logits, tf.minimum(top_k, tf.shape(logits)[-1])).values[:, -1:]
+            k = tf.minimum(min(top_k, 2**31 - 1), tf.shape(logits)[-1])  # top_k may exceed int32
+            kth_best = tf.math.top_k(logits, k).values[:, -1:]
             logits = ops.where(logits < kth_best, NEGATIVE, logits)
         return tf.cast(tf.random.stateless_categorical(logits, 1, seed=tf.stack([seed, step]))[:, 0], tf.int32)
 

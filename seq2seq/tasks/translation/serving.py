@@ -22,7 +22,8 @@ class ServedTranslator(ServedSearch):
 
     def check(self, settings):
         if self._decode_config(settings).shortlist and self.predictor.shortlist_table is None:
-            raise Seq2SeqError("shortlist: this run has no shortlist.npz (it was trained before shortlists existed)")
+            raise Seq2SeqError("shortlist: this run was loaded without a vocabulary shortlist (its shortlist.npz is "
+                               "missing or unreadable)")
 
     def rebuilt(self, decode_config):
         return self.predictor.with_decode(decode_config)

@@ -5,7 +5,7 @@ import random
 
 from seq2seq.config import corpus_parts
 from seq2seq.data.corpus import Split, load_split, weighted_rows
-from seq2seq.data.lexical_shortlist import build_shortlist, save_shortlist
+from seq2seq.data.lexical_shortlist import MAX_PAIRS, build_shortlist, save_shortlist
 from seq2seq.data.placeholders import mask, placeholder_symbols
 from seq2seq.data.pipeline import batches_per_epoch, bucket_boundaries, encode_pairs, make_dataset
 from seq2seq.data.readers import SkipCounter
@@ -42,7 +42,9 @@ class TranslationTask:
         log(f"vocabulary: {self.source_tokenizer.vocab_size} source / {self.target_tokenizer.vocab_size} "
             "target pieces")
         self.train_pairs = self._encode_training_pairs(train_split)
-        if not run.shortlist_file.exists():  # a fine-tuned run builds its own; an older run gets one on resume
+        # A new run writes its own, over any an earlier, killed start left; a fine-tuned run builds its own
+        # from its data, and a run from before shortlists existed gets one on resume.
+        if not resume or not run.shortlist_file.exists():
             self._write_shortlist(run)
         self.boundaries = bucket_boundaries(self.train_pairs, config.train.buckets)
         self.steps_per_epoch = batches_per_epoch(self.train_pairs, self.boundaries, config.train.batch_size)
@@ -109,6 +111,7 @@ class TranslationTask:
     def _write_shortlist(self, run):
         """The lexical shortlist `decode.shortlist` searches with (seq2seq.data.lexical_shortlist)."""
         sizes = self.source_tokenizer.vocab_size, self.target_tokenizer.vocab_size
+        self.log(f"vocabulary shortlist: estimating IBM Model 1 on up to {MAX_PAIRS:,} training pairs")
         try:
             shortlist = build_shortlist(self.train_pairs.sources, self.train_pairs.targets, *sizes, seed=self.config.seed)
         except Seq2SeqError as error:

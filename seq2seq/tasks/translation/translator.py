@@ -70,10 +70,15 @@ class Translator:
             tokenizers.append((path, source_tokenizer, target_tokenizer))
         check_same_tokenizers(tokenizers)
         model = EnsembleModel(members) if ensemble else members[0]
-        # Read whenever the runs have one (a few MB), so that `with_decode` can turn the shortlist on.
+        # Read whenever the runs have one (a few MB), so that `with_decode` can turn the shortlist on; a
+        # damaged one stops only the searches that would use it.
         run_dirs = [RunDirectory(path) for path, *_ in tokenizers]
-        has_shortlists = decode.shortlist or all(member.shortlist_file.is_file() for member in run_dirs)
-        shortlist_table = _read_shortlists(run_dirs, *tokenizers[0][1:]) if has_shortlists else None
+        try:
+            shortlist_table = _read_shortlists(run_dirs, *tokenizers[0][1:])
+        except Seq2SeqError:
+            if decode.shortlist:
+                raise
+            shortlist_table = None
         return cls(model, *tokenizers[0][1:], decode, protect_placeholders=config.tokenizer.placeholders,
                    shortlist_table=shortlist_table)
 
