@@ -197,16 +197,18 @@ def test_a_damaged_shortlist_stops_only_the_searches_that_use_it(trained_run, tm
 
 
 def test_a_new_run_replaces_a_shortlist_an_earlier_start_left(tmp_path, tiny_reversal_data):
+    """What a new run reads its data with (`TaskTraining`, before any model): it must not keep the table."""
     from conftest import reversal_config_text
     from seq2seq.config import load_config
-    from seq2seq.training.loop import train
+    from seq2seq.tasks import task_named
+    from seq2seq.training.run_dir import RunDirectory
 
-    run = tmp_path / "run"
-    run.mkdir()
-    save_shortlist(run / "shortlist.npz", np.full((40, 3), 9, np.int32), np.arange(40, dtype=np.int32))
+    run = RunDirectory(tmp_path / "run").create()
+    save_shortlist(run.shortlist_file, np.full((40, 3), 9, np.int32), np.arange(40, dtype=np.int32))
     (tmp_path / "tiny.yaml").write_text(reversal_config_text(tiny_reversal_data, epochs=1))
-    train(load_config(tmp_path / "tiny.yaml"), run, log=lambda *_: None)
-    with np.load(run / "shortlist.npz") as stored:
+    config = load_config(tmp_path / "tiny.yaml")
+    task_named(config.task).training(config, run, False, log=lambda *_: None)
+    with np.load(run.shortlist_file) as stored:
         assert (stored["candidates"] != 9).any() and stored["candidates"].shape[1] > 3
 
 
@@ -263,6 +265,9 @@ def test_shortlist_is_refused_for_tasks_without_a_source():
         config_from_dict({"task": "captioning", "decode": {"shortlist": True}})
     with pytest.raises(ConfigError, match="--shortlist: .* does not apply to language_model"):
         task_named("language_model").evaluate(None, "test", print, shortlist=True)
+    # What every other predictor's search gets from the Python API (e.g. Captioner.load(run, shortlist=True)).
+    with pytest.raises(ConfigError, match="only a translation run's search has a vocabulary shortlist"):
+        CompiledSearch(tiny_model(), DecodeConfig(shortlist=True))
 
 
 def test_evaluation_files_of_a_shortlisted_search_are_named_apart():

@@ -12,6 +12,7 @@ import tensorflow as tf
 from keras import ops
 
 from seq2seq.config import check_decode
+from seq2seq.errors import ConfigError
 from seq2seq.search.beam import beam_search
 from seq2seq.search.common import Hypotheses, Scoring, output_length_limits
 from seq2seq.search.greedy import greedy_search, sample_search
@@ -86,6 +87,8 @@ class CompiledSearch:
 
     def __init__(self, model, decode, with_attention=True, kind=SOURCE_IDS, shortlist=None):
         check_decode(decode)  # a bad value would otherwise fail deep inside the traced loop
+        if decode.shortlist and shortlist is None:  # e.g. Captioner.load(run, shortlist=True): refused, not ignored
+            raise ConfigError("decode.shortlist: only a translation run's search has a vocabulary shortlist")
         self._dtype = kind.signature.dtype
 
         def run(inputs):
