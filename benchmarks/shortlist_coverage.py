@@ -28,7 +28,7 @@ def main():
     args = parser.parse_args()
 
     from seq2seq.data.corpus import load_split
-    from seq2seq.data.lexical_shortlist import load_shortlist
+    from seq2seq.data.lexical_shortlist import best_per_row, load_shortlist
     from seq2seq.data.tokenizer import load_tokenizers
     from seq2seq.training.run_dir import RunDirectory
 
@@ -45,7 +45,7 @@ def main():
     if {"counts", "dice"} & set(args.rankers):
         train = load_split(config.data, "train")
         counts = co_occurrence(source_tokenizer.encode(train.sources), target_tokenizer.encode(train.targets), *sizes)
-        rankings |= {name: ranked(table, model1.shape[1]) for name, table in counts.items()}
+        rankings |= {name: best_per_row(table, model1.shape[1]) for name, table in counts.items()}
     for ranker in args.rankers:
         for per_piece in args.per_piece:
             for frequent in args.frequent:
@@ -74,12 +74,6 @@ def co_occurrence(sources, targets, source_vocab_size, target_vocab_size):
         with_source[source] += 1
         with_target[target] += 1
     return {"counts": both, "dice": 2 * both / np.maximum(with_source[:, None] + with_target[None, :], 1)}
-
-
-def ranked(table, count):
-    table = table.copy()
-    table[:, :4] = -1.0  # special pieces are never candidates
-    return np.argsort(-table, axis=1, kind="stable")[:, :count]
 
 
 if __name__ == "__main__":

@@ -75,8 +75,8 @@ def test_a_request_can_search_with_the_run_shortlist(trained_run, tmp_path):
         assert translate(shortlist=False, beam_size=2) == "d c b"
     without = ServedTranslator(Translator(only_a.model, only_a.source_tokenizer, only_a.target_tokenizer,
                                           only_a.decode_config))
-    with pytest.raises(Seq2SeqError, match="shortlist: this run was loaded without a vocabulary shortlist"):
-        without.check({"shortlist": True})
+    with pytest.raises(Seq2SeqError, match="shortlist: no vocabulary shortlist was loaded with this model"):
+        without.decode({"shortlist": True}, ["b c d"])  # what the batcher runs; its error is the request's 422
 
 
 def test_concurrent_requests_are_decoded_in_shared_batches(service):

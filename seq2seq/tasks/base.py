@@ -12,8 +12,6 @@ else about a task.
 from importlib import import_module
 from typing import Callable, Protocol
 
-from seq2seq.errors import ConfigError
-
 
 class TaskTraining(Protocol):
     """One run's data and model, as the training loop uses them.
@@ -98,8 +96,6 @@ class TaskDefinition:
 
     def evaluate(self, run, split, log, model_file=None, ensemble=(), **decode_settings) -> dict:
         """Predict a split with a trained run, write `eval/<split>.<name>.*` files, return the scores."""
-        if decode_settings.get("shortlist") and not self.shortlists_vocabulary:
-            raise ConfigError(f"--shortlist: a vocabulary shortlist (from the source) does not apply to {self.name}")
         return import_reference(self.evaluator)(run, split, log, model_file=model_file, ensemble=ensemble, **decode_settings)
 
     def add_commands(self, commands):

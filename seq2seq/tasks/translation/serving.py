@@ -4,7 +4,6 @@ from typing import Optional
 
 from pydantic import Field
 
-from seq2seq.errors import Seq2SeqError
 from seq2seq.serving.routes import SearchRequest, ServedSearch, hypotheses_as_json
 
 
@@ -19,11 +18,6 @@ class ServedTranslator(ServedSearch):
     Request = TranslateRequest
     inputs_field = "sentences"
     SEARCH_SETTINGS = (*ServedSearch.SEARCH_SETTINGS, "shortlist")
-
-    def check(self, settings):
-        if self._decode_config(settings).shortlist and self.predictor.shortlist_table is None:
-            raise Seq2SeqError("shortlist: this run was loaded without a vocabulary shortlist (its shortlist.npz is "
-                               "missing or unreadable)")
 
     def rebuilt(self, decode_config):
         return self.predictor.with_decode(decode_config)

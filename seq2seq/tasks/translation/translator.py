@@ -140,8 +140,8 @@ def _read_shortlists(runs, source_tokenizer, target_tokenizer):
 
 def _shortlist(table, decode):
     if table is None:
-        raise Seq2SeqError("decode.shortlist: this Translator was made without its run's shortlist; "
-                           "Translator.load(run_dir, shortlist=True) reads it")
+        raise Seq2SeqError("shortlist: no vocabulary shortlist was loaded with this model (the run's shortlist.npz "
+                           "is missing or unreadable; Translator.load(run_dir, shortlist=True) says which)")
     candidate_tables, by_frequency = table
     stored = min(candidates.shape[1] for candidates in candidate_tables)
     if decode.shortlist_per_piece > stored:
