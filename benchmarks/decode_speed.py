@@ -3,13 +3,16 @@
     python -m benchmarks.decode_speed runs/spa_eng --settings greedy beam5 --batch-sizes 64 128 [--by-length]
         [--precisions float32 mixed_bfloat16] [--rounds 3]
     python -m benchmarks.decode_speed runs/spa_eng --settings beam5 beam5-shortlist [--shortlist-per-piece 20]
+    python -m benchmarks.decode_speed runs/spa_eng --settings beam5 beam5-all-rows --rounds 3
 
 Each setting decodes the split twice with the same Translator: the first pass includes tracing
 (and XLA compiles), the second is the warm speed users see in a long-running process. BLEU is
 against the split's main reference. A `-shortlist` setting searches with the run's vocabulary
-shortlist; where the same search without it ran in the same round, its row also gives the share of
-outputs identical to that search's. `--rounds N` repeats every setting N times, alternating, so
-that settings compared side by side meet the same moments of a noisy machine. `--by-length` also
+shortlist; an `-all-rows` setting keeps finished outputs in the batch (`decode.shrink_batch: false`,
+the search before they could leave it). Where the setting without the suffix ran in the same round,
+the row also gives the share of outputs identical to that search's (`same_as_<setting>`).
+`--rounds N` repeats every setting N times, alternating, so that settings compared side by side
+meet the same moments of a noisy machine. `--by-length` also
 times each setting on the split's sentences grouped by source length, to show how decoding cost
 grows with length. Results print as JSON lines and go to a JSON file, with the process's peak
 resident memory.
@@ -30,6 +33,8 @@ SETTINGS = {  # explicit beam sizes: a run's config may decode with a beam by de
     "beam10": {"beam_size": 10},
     "greedy-shortlist": {"beam_size": 1, "shortlist": True},
     "beam5-shortlist": {"beam_size": 5, "shortlist": True},
+    "greedy-all-rows": {"beam_size": 1, "shrink_batch": False},
+    "beam5-all-rows": {"beam_size": 5, "shrink_batch": False},
 }
 
 
@@ -75,9 +80,10 @@ def main():
                "cold_seconds": round(seconds[0], 2), "warm_seconds": round(seconds[1], 2),
                "sentences_per_second": round(len(hypotheses) / seconds[1], 1), "bleu": round(bleu, 2)}
         outputs[name, round_number, batch_size, precision] = hypotheses
-        full = outputs.get((name.removesuffix("-shortlist"), round_number, batch_size, precision))
-        if name.endswith("-shortlist") and full is not None:
-            row["same_as_full"] = round(sum(a == b for a, b in zip(hypotheses, full)) / len(full), 4)
+        base = name.split("-")[0]
+        compared = outputs.get((base, round_number, batch_size, precision))
+        if base != name and compared is not None:
+            row[f"same_as_{base}"] = round(sum(a == b for a, b in zip(hypotheses, compared)) / len(compared), 4)
         if args.by_length:
             row["by_length"] = by_length(translator, sources)
         rows.append(row)

@@ -301,6 +301,9 @@ class DecodeConfig:
     shortlist: bool = False
     shortlist_per_piece: int = 20
     shortlist_frequent: int = 100
+    # Greedy and beam search: outputs that are done leave the batch (seq2seq.search.live_rows), so later
+    # steps run on the rows still growing. The same outputs; `false` keeps every row to the batch's end.
+    shrink_batch: bool = True
 
 
 # The decode settings that still apply where the model's best label is the answer and nothing is searched

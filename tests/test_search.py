@@ -322,3 +322,60 @@ def test_a_sentence_far_longer_than_any_in_training_is_translated_within_its_lim
     result = translator.translate_with_details([long_sentence])[0]
     limit = 1.5 * len(result.source_pieces) + 10  # the run's decode limits
     assert result.text and len(result.target_pieces) <= limit
+
+
+class CountingRows(CountingSteps):
+    """A model that records how many rows each decoder step a search asks of it runs on (eagerly)."""
+
+    def __init__(self, model):
+        super().__init__(model)
+        self.rows = []
+
+    def step(self, token_ids, *args):
+        self.rows.append(int(np.shape(token_ids)[0]))
+        return super().step(token_ids, *args)
+
+
+def sources_ending_one_by_one(rows=8):
+    """`rows` sources of 1..rows pieces: their outputs' length limits (ratio 1, offset 1) all differ."""
+    source = np.random.default_rng(1).integers(4, 30, size=(rows, rows)).astype("int32")
+    return np.where(np.arange(rows)[None, :] <= np.arange(rows)[:, None], source, PAD_ID)
+
+
+@pytest.mark.parametrize("settings", [{}, {"beam_size": 3, "n_best": 2, "length_penalty": 0.6, "coverage_penalty": 0.2}],
+                         ids=["greedy", "beam"])
+def test_finished_outputs_leave_the_batch_and_the_outputs_stay_the_same(settings):
+    """An untrained model seldom ends an output before its limit, so these 8 outputs end one by one. With
+    `shrink_batch` the steps must run on fewer and fewer rows (once a quarter of the rows are done they
+    leave), and the tokens, scores and attention must be those of the search that keeps every row."""
+    model, source = tiny_model(), sources_ending_one_by_one()
+    beam = settings.get("beam_size", 1)
+    found = {}
+    for shrink in (True, False):
+        counting = CountingRows(model)
+        decode = DecodeConfig(max_length_ratio=1.0, max_length_offset=1, shrink_batch=shrink, **settings)
+        found[shrink] = search(counting, source, decode)
+        if shrink:
+            assert counting.rows[0] == 8 * beam and counting.rows[-1] < 4 * beam
+            assert counting.rows == sorted(counting.rows, reverse=True)
+        else:
+            assert set(counting.rows) == {8 * beam}
+    np.testing.assert_array_equal(np.asarray(found[True].tokens), np.asarray(found[False].tokens))
+    np.testing.assert_allclose(np.asarray(found[True].scores), np.asarray(found[False].scores), atol=1e-5)
+    np.testing.assert_allclose(np.asarray(found[True].attention), np.asarray(found[False].attention), atol=1e-5)
+
+
+@pytest.mark.parametrize("settings", [{}, {"beam_size": 4, "n_best": 3, "length_penalty": 1.0}], ids=["greedy", "beam"])
+def test_a_compiled_search_that_shrinks_its_batch_gives_the_same_outputs(settings):
+    """The compiled loop (whose carried tensors change their batch dimension) against the one that keeps every row,
+    for a batch of any size after one trace."""
+    model = tiny_model()
+    searches = {shrink: CompiledSearch(model, DecodeConfig(max_length_ratio=1.0, max_length_offset=1,
+                                                           shrink_batch=shrink, **settings))
+                for shrink in (True, False)}
+    for source in (sources_ending_one_by_one(), sources_ending_one_by_one(5)[1:]):
+        shrunk, kept = searches[True](source), searches[False](source)
+        np.testing.assert_array_equal(shrunk.tokens, kept.tokens)
+        np.testing.assert_allclose(shrunk.scores, kept.scores, atol=1e-5)
+        np.testing.assert_allclose(shrunk.attention, kept.attention, atol=1e-5)
+    assert searches[True]._compiled.experimental_get_tracing_count() == 1

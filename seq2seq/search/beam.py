@@ -16,21 +16,22 @@ import tensorflow as tf
 from keras import ops
 
 from seq2seq.search.common import NEGATIVE, Hypotheses, Scoring, first_tokens, is_real, log_probabilities
+from seq2seq.search.live_rows import shrink, shrinking_batch, whole_batch
 from seq2seq.search.shortlist import restricted_step
 from seq2seq.tokens import EOS_ID
 
 
 def beam_search(model, inputs, limits, attention_mask, capacity, beam_size, n_best=1, scoring=Scoring(),
-                with_attention=True, vocabulary=None):
+                with_attention=True, vocabulary=None, shrink_batch=False):
     """-> Hypotheses with N = n_best; slots beyond the hypotheses that exist score NEGATIVE. With
-    `vocabulary` (a batch's shortlist), hypotheses grow only by those target pieces."""
+    `vocabulary` (a batch's shortlist), hypotheses grow only by those target pieces; with `shrink_batch`,
+    the inputs that are done leave the batch (`live_rows`), their finished pools kept in full-batch `finished`.
+    """
     k = beam_size
     states, memory = model.encode(inputs)
     step_model, to_ids = restricted_step(model, vocabulary)
     batch, memory_length = ops.shape(attention_mask)[0], ops.shape(attention_mask)[1]
     max_steps = ops.max(limits)
-    states, memory = keras.tree.map_structure(lambda tensor: ops.repeat(tensor, k, axis=0), (states, memory))
-    mask = ops.expand_dims(attention_mask, 1)
 
     def empty_hypotheses(first_score):
         scores = ops.full((batch, k), NEGATIVE)
@@ -38,58 +39,75 @@ def beam_search(model, inputs, limits, attention_mask, capacity, beam_size, n_be
             scores = ops.slice_update(scores, (0, 0), ops.full((batch, 1), first_score))
         return {"scores": scores, "tokens": ops.zeros((batch, k, capacity), dtype="int32")}
 
-    alive = {**empty_hypotheses(first_score=0.0), "coverage": ops.zeros((batch, k, memory_length))}
     finished = empty_hypotheses(first_score=None)
     if with_attention:
         # Where each finished hypothesis left the beam (step, slot), to trace its attention back.
         finished.update(step=ops.full((batch, k), -1, dtype="int32"), slot=ops.zeros((batch, k), dtype="int32"))
     history = AttentionHistory.empty() if with_attention else ()
-    previous = ops.repeat(first_tokens(model, inputs, batch), k, axis=0)
-    done = ops.zeros((batch,), dtype="bool")
+    # What the batch holds per input still searched (`rows` says which), and per hypothesis of those.
+    per_input = {"rows": tf.range(batch), "done": ops.zeros((batch,), dtype="bool"), "limits": limits,
+                 "mask": ops.expand_dims(attention_mask, 1),
+                 "alive": {**empty_hypotheses(first_score=0.0), "coverage": ops.zeros((batch, k, memory_length))}}
+    per_hypothesis = keras.tree.map_structure(
+        lambda tensor: ops.repeat(tensor, k, axis=0),
+        {"previous": first_tokens(model, inputs, batch), "states": states, "memory": memory})
 
-    def not_done(step, previous, done, states, alive, finished, history):
-        return ops.logical_and(step < max_steps, ops.logical_not(ops.all(done)))
+    def not_done(step, per_input, per_hypothesis, finished, history):
+        return ops.logical_and(step < max_steps, ops.logical_not(ops.all(per_input["done"])))
 
-    def advance(step, previous, done, states, alive, finished, history):
-        logits, states, weights = step_model(previous, states, memory)
-        log_probs = ops.reshape(log_probabilities(logits), (batch, k, -1))
+    def advance(step, per_input, per_hypothesis, finished, history):
+        rows, done, limits, alive = per_input["rows"], per_input["done"], per_input["limits"], per_input["alive"]
+        searched = ops.shape(rows)[0]
+        logits, states, weights = step_model(per_hypothesis["previous"], per_hypothesis["states"],
+                                             per_hypothesis["memory"])
+        log_probs = ops.reshape(log_probabilities(logits), (searched, k, -1))
         vocabulary_size = ops.shape(log_probs)[-1]
         at_limit = step + 1 >= limits
         only_eos = ops.logical_and(ops.reshape(at_limit, (-1, 1, 1)), ops.arange(vocabulary_size) != EOS_ID)
         log_probs = ops.where(only_eos, NEGATIVE, log_probs)
-        candidates = ops.reshape(ops.expand_dims(alive["scores"], 2) + log_probs, (batch, -1))
+        candidates = ops.reshape(ops.expand_dims(alive["scores"], 2) + log_probs, (searched, -1))
         scores, index = ops.top_k(candidates, k)
         parent, token = index // vocabulary_size, ops.cast(index % vocabulary_size, "int32")
 
-        weights = ops.take_along_axis(ops.reshape(ops.cast(weights, "float32"), (batch, k, memory_length)),
+        weights = ops.take_along_axis(ops.reshape(ops.cast(weights, "float32"), (searched, k, memory_length)),
                                       ops.expand_dims(parent, 2), axis=1)
         grown = {"scores": scores, "coverage": _select(alive["coverage"], parent) + weights,
                  "tokens": ops.slice_update(_select(alive["tokens"], parent), (0, 0, step),
                                             ops.expand_dims(to_ids(token), 2))}
         leaving = {"scores": None}
         if with_attention:
-            history = history.record(step, parent, weights)
-            leaving.update(step=ops.full((batch, k), step, dtype="int32"),
-                           slot=ops.repeat(ops.expand_dims(ops.arange(k, dtype="int32"), 0), batch, axis=0))
+            history = history.record(step, rows, parent, weights, batch)
+            leaving.update(step=ops.full((searched, k), step, dtype="int32"),
+                           slot=ops.repeat(ops.expand_dims(ops.arange(k, dtype="int32"), 0), searched, axis=0))
 
         ended = ops.logical_and(ops.logical_and(token == EOS_ID, is_real(scores)),
                                 ops.expand_dims(ops.logical_not(done), 1))
-        final_scores = scoring.final(scores, step + 1, grown["coverage"], mask)
+        final_scores = scoring.final(scores, step + 1, grown["coverage"], per_input["mask"])
         leaving["scores"] = ops.where(ended, final_scores, NEGATIVE)
-        finished = _keep_best(finished, {**grown, **leaving}, k)
+        pools = _keep_best({key: ops.take(value, rows, axis=0) for key, value in finished.items()},
+                           {**grown, **leaving}, k)
+        finished = {key: tf.tensor_scatter_nd_update(finished[key], ops.expand_dims(rows, 1), pools[key])
+                    for key in finished}
         alive = {**grown, "scores": ops.where(token == EOS_ID, NEGATIVE, scores)}
 
         best_alive = ops.max(alive["scores"], axis=1)
-        cannot_improve = scoring.best_reachable(best_alive, limits) < finished["scores"][:, n_best - 1]
+        cannot_improve = scoring.best_reachable(best_alive, limits) < pools["scores"][:, n_best - 1]
         done = ops.logical_or(done, ops.logical_or(at_limit, ops.logical_or(
             cannot_improve, ops.logical_not(is_real(best_alive)))))
 
-        rows = ops.reshape(ops.expand_dims(ops.arange(batch) * k, 1) + parent, (-1,))
-        states = keras.tree.map_structure(lambda tensor: ops.take(tensor, rows, axis=0), states)
-        return step + 1, ops.reshape(to_ids(token), (-1,)), done, states, alive, finished, history
+        hypotheses = ops.reshape(ops.expand_dims(ops.arange(searched) * k, 1) + parent, (-1,))
+        per_input = {**per_input, "done": done, "alive": alive}
+        per_hypothesis = {**per_hypothesis, "previous": ops.reshape(to_ids(token), (-1,)),
+                          "states": keras.tree.map_structure(lambda tensor: ops.take(tensor, hypotheses, axis=0),
+                                                             states)}
+        if shrink_batch:
+            per_input, per_hypothesis = shrink(ops.logical_not(done), per_input, per_hypothesis, k)
+        return step + 1, per_input, per_hypothesis, finished, history
 
-    *_, finished, history = ops.while_loop(not_done, advance,
-                                           (0, previous, done, states, alive, finished, history))
+    loop_vars = (0, per_input, per_hypothesis, finished, history)
+    *_, finished, history = tf.while_loop(
+        not_done, advance, loop_vars,
+        shape_invariants=shrinking_batch(loop_vars, (False, shrink_batch, shrink_batch, False, False)))
     attention = None
     if with_attention:
         attention = history.trace(finished["step"][:, :n_best], finished["slot"][:, :n_best], capacity)
@@ -110,8 +128,11 @@ class AttentionHistory(NamedTuple):
     def empty(cls):
         return cls(*(tf.TensorArray(dtype, size=0, dynamic_size=True) for dtype in (tf.int32, tf.float32)))
 
-    def record(self, step, parent, weights):
-        return AttentionHistory(self.parents.write(step, parent), self.weights.write(step, weights))
+    def record(self, step, rows, parent, weights, batch):
+        """Write the step's `parent` (B', k) and `weights` (B', k, S) of the inputs `rows` (B',) still
+        searched into rows of the whole batch's (`batch`); an input no longer searched is never traced there."""
+        return AttentionHistory(self.parents.write(step, whole_batch(parent, rows, batch)),
+                                self.weights.write(step, whole_batch(weights, rows, batch)))
 
     def trace(self, last_step, last_slot, capacity):
         """Attention (B, N, capacity, S) of the hypotheses that ended at `last_step` in `last_slot` (B, N)."""

@@ -72,9 +72,10 @@ def search(model, inputs, decode, with_attention=True, kind=SOURCE_IDS, shortlis
         return sample_search(model, inputs, limits, attention_mask, capacity, decode.n_best,
                              decode.temperature, decode.top_k, decode.seed, scoring, with_attention, vocabulary)
     if decode.beam_size == 1:
-        return greedy_search(model, inputs, limits, attention_mask, capacity, scoring, with_attention, vocabulary)
+        return greedy_search(model, inputs, limits, attention_mask, capacity, scoring, with_attention, vocabulary,
+                             decode.shrink_batch)
     return beam_search(model, inputs, limits, attention_mask, capacity, decode.beam_size, decode.n_best,
-                       scoring, with_attention, vocabulary)
+                       scoring, with_attention, vocabulary, decode.shrink_batch)
 
 
 def search_translations(model, source_ids, decode, with_attention=True, shortlist=None) -> Hypotheses:

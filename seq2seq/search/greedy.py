@@ -8,21 +8,23 @@ import tensorflow as tf
 from keras import ops
 
 from seq2seq.search.common import NEGATIVE, Hypotheses, Scoring, first_tokens, log_probabilities
+from seq2seq.search.live_rows import shrink, shrinking_batch, whole_batch
 from seq2seq.search.shortlist import restricted_step
 from seq2seq.tokens import EOS_ID, PAD_ID
 
 
 def greedy_search(model, inputs, limits, attention_mask, capacity, scoring=Scoring(), with_attention=True,
-                  vocabulary=None):
+                  vocabulary=None, shrink_batch=False):
     """One hypothesis per input: the most likely token at each step. `scoring` only scores it.
 
-    Every search chooses among the target pieces `vocabulary` (a batch's shortlist) where it is given.
+    Every search chooses among the target pieces `vocabulary` (a batch's shortlist) where it is given;
+    with `shrink_batch`, finished outputs leave the batch (`live_rows`).
     """
     def most_likely(log_probs, step):
         return ops.cast(ops.argmax(log_probs, axis=-1), "int32")
 
     return _token_by_token(model, inputs, limits, attention_mask, capacity, most_likely, scoring, with_attention,
-                           vocabulary)
+                           vocabulary, shrink_batch)
 
 
 def sample_search(model, inputs, limits, attention_mask, capacity, samples, temperature=1.0, top_k=0, seed=0,
@@ -31,7 +33,8 @@ def sample_search(model, inputs, limits, attention_mask, capacity, samples, temp
 
     Each token is drawn from the softmax at `temperature` over the `top_k` most likely tokens (0: all).
     The draws are stateless: the same seed and batch give the same samples. One seed serves a whole
-    batch, so a sentence's samples also depend on which sentences share its batch.
+    batch, so a sentence's samples also depend on which sentences share its batch, and on their
+    places in it: that is why finished samples never leave the batch here, as they may in greedy search.
     """
     def draw(log_probs, step):
         logits = log_probs / temperature
@@ -49,8 +52,13 @@ def sample_search(model, inputs, limits, attention_mask, capacity, samples, temp
     return _best_first(drawn, samples)
 
 
-def _token_by_token(model, inputs, limits, attention_mask, capacity, choose, scoring, with_attention, vocabulary):
-    """Run `choose(log_probs, step) -> tokens` until every output has ended; -> Hypotheses with N = 1."""
+def _token_by_token(model, inputs, limits, attention_mask, capacity, choose, scoring, with_attention, vocabulary,
+                    shrink_batch=False):
+    """Run `choose(log_probs, step) -> tokens` until every output has ended; -> Hypotheses with N = 1.
+
+    With `shrink_batch`, finished outputs leave the batch (`live_rows`); `rows` are then the inputs the
+    batch still holds, and what the step finds is written to their rows of `found`.
+    """
     states, memory = model.encode(inputs)
     step_model, to_ids = restricted_step(model, vocabulary)
     batch, memory_length = ops.shape(attention_mask)[0], ops.shape(attention_mask)[1]
@@ -59,28 +67,37 @@ def _token_by_token(model, inputs, limits, attention_mask, capacity, choose, sco
              "coverage": ops.zeros((batch, memory_length))}
     if with_attention:  # one (B, S) row per step, written once rather than copied into a buffer each step
         found["attention"] = tf.TensorArray(tf.float32, size=0, dynamic_size=True)
-    previous = first_tokens(model, inputs, batch)
-    finished = ops.zeros((batch,), dtype="bool")
+    live = {"rows": tf.range(batch), "previous": first_tokens(model, inputs, batch),
+            "finished": ops.zeros((batch,), dtype="bool"), "limits": limits, "states": states, "memory": memory}
 
-    def not_done(step, previous, finished, states, found):
-        return ops.logical_and(step < max_steps, ops.logical_not(ops.all(finished)))
+    def not_done(step, live, found):
+        return ops.logical_and(step < max_steps, ops.logical_not(ops.all(live["finished"])))
 
-    def advance(step, previous, finished, states, found):
-        logits, states, weights = step_model(previous, states, memory)
+    def advance(step, live, found):
+        finished, rows = live["finished"], ops.expand_dims(live["rows"], 1)
+        logits, states, weights = step_model(live["previous"], live["states"], live["memory"])
         log_probs = log_probabilities(logits)
-        chosen = ops.where(step + 1 >= limits, EOS_ID, choose(log_probs, step))
+        chosen = ops.where(step + 1 >= live["limits"], EOS_ID, choose(log_probs, step))
         chosen = ops.where(finished, PAD_ID, chosen)
         chosen_log_prob = ops.take_along_axis(log_probs, ops.expand_dims(chosen, 1), axis=1)[:, 0]
-        weights = ops.where(ops.expand_dims(finished, 1), 0.0, ops.cast(weights, "float32"))
-        found = {**found, "scores": found["scores"] + ops.where(finished, 0.0, chosen_log_prob),
-                 "tokens": ops.slice_update(found["tokens"], (0, step), ops.expand_dims(to_ids(chosen), 1)),
+        weights = whole_batch(ops.where(ops.expand_dims(finished, 1), 0.0, ops.cast(weights, "float32")),
+                              live["rows"], batch)
+        at_step = ops.concatenate([rows, ops.full_like(rows, step)], axis=1)
+        found = {**found, "scores": tf.tensor_scatter_nd_add(found["scores"], rows,
+                                                             ops.where(finished, 0.0, chosen_log_prob)),
+                 "tokens": tf.tensor_scatter_nd_update(found["tokens"], at_step, to_ids(chosen)),
                  "coverage": found["coverage"] + weights}
         if with_attention:
             found["attention"] = found["attention"].write(step, weights)
-        finished = ops.logical_or(finished, chosen == EOS_ID)
-        return step + 1, to_ids(chosen), finished, states, found
+        live = {**live, "previous": to_ids(chosen), "finished": ops.logical_or(finished, chosen == EOS_ID),
+                "states": states}
+        if shrink_batch:
+            live, _ = shrink(ops.logical_not(live["finished"]), live)
+        return step + 1, live, found
 
-    steps, _, _, _, found = ops.while_loop(not_done, advance, (0, previous, finished, states, found))
+    loop_vars = (0, live, found)
+    steps, _, found = tf.while_loop(not_done, advance, loop_vars,
+                                    shape_invariants=shrinking_batch(loop_vars, (False, shrink_batch, False)))
     attention = None
     if with_attention:
         attention = ops.pad(ops.transpose(found["attention"].stack(), (1, 0, 2)), [[0, 0], [0, capacity - steps], [0, 0]])
