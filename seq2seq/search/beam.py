@@ -25,7 +25,8 @@ def beam_search(model, inputs, limits, attention_mask, capacity, beam_size, n_be
                 with_attention=True, vocabulary=None, shrink_batch=False):
     """-> Hypotheses with N = n_best; slots beyond the hypotheses that exist score NEGATIVE. With
     `vocabulary` (a batch's shortlist), hypotheses grow only by those target pieces; with `shrink_batch`,
-    the inputs that are done leave the batch (`live_rows`), their finished pools kept in full-batch `finished`.
+    the inputs that are done leave the batch (`live_rows`), their finished hypotheses saved into the whole
+    batch's `results` as they leave.
     """
     k = beam_size
     states, memory = model.encode(inputs)
@@ -46,16 +47,16 @@ def beam_search(model, inputs, limits, attention_mask, capacity, beam_size, n_be
     history = AttentionHistory.empty() if with_attention else ()
     # What the batch holds per input still searched (`rows` says which), and per hypothesis of those.
     per_input = {"rows": tf.range(batch), "done": ops.zeros((batch,), dtype="bool"), "limits": limits,
-                 "mask": ops.expand_dims(attention_mask, 1),
+                 "mask": ops.expand_dims(attention_mask, 1), "finished": finished,
                  "alive": {**empty_hypotheses(first_score=0.0), "coverage": ops.zeros((batch, k, memory_length))}}
     per_hypothesis = keras.tree.map_structure(
         lambda tensor: ops.repeat(tensor, k, axis=0),
         {"previous": first_tokens(model, inputs, batch), "states": states, "memory": memory})
 
-    def not_done(step, per_input, per_hypothesis, finished, history):
+    def not_done(step, per_input, per_hypothesis, results, history):
         return ops.logical_and(step < max_steps, ops.logical_not(ops.all(per_input["done"])))
 
-    def advance(step, per_input, per_hypothesis, finished, history):
+    def advance(step, per_input, per_hypothesis, results, history):
         rows, done, limits, alive = per_input["rows"], per_input["done"], per_input["limits"], per_input["alive"]
         searched = ops.shape(rows)[0]
         logits, states, weights = step_model(per_hypothesis["previous"], per_hypothesis["states"],
@@ -84,30 +85,34 @@ def beam_search(model, inputs, limits, attention_mask, capacity, beam_size, n_be
                                 ops.expand_dims(ops.logical_not(done), 1))
         final_scores = scoring.final(scores, step + 1, grown["coverage"], per_input["mask"])
         leaving["scores"] = ops.where(ended, final_scores, NEGATIVE)
-        pools = _keep_best({key: ops.take(value, rows, axis=0) for key, value in finished.items()},
-                           {**grown, **leaving}, k)
-        finished = {key: tf.tensor_scatter_nd_update(finished[key], ops.expand_dims(rows, 1), pools[key])
-                    for key in finished}
+        finished = _keep_best(per_input["finished"], {**grown, **leaving}, k)
         alive = {**grown, "scores": ops.where(token == EOS_ID, NEGATIVE, scores)}
 
         best_alive = ops.max(alive["scores"], axis=1)
-        cannot_improve = scoring.best_reachable(best_alive, limits) < pools["scores"][:, n_best - 1]
+        cannot_improve = scoring.best_reachable(best_alive, limits) < finished["scores"][:, n_best - 1]
         done = ops.logical_or(done, ops.logical_or(at_limit, ops.logical_or(
             cannot_improve, ops.logical_not(is_real(best_alive)))))
 
         hypotheses = ops.reshape(ops.expand_dims(ops.arange(searched) * k, 1) + parent, (-1,))
-        per_input = {**per_input, "done": done, "alive": alive}
+        per_input = {**per_input, "done": done, "alive": alive, "finished": finished}
         per_hypothesis = {**per_hypothesis, "previous": ops.reshape(to_ids(token), (-1,)),
                           "states": keras.tree.map_structure(lambda tensor: ops.take(tensor, hypotheses, axis=0),
                                                              states)}
         if shrink_batch:
-            per_input, per_hypothesis = shrink(ops.logical_not(done), per_input, per_hypothesis, k)
-        return step + 1, per_input, per_hypothesis, finished, history
+            per_input, per_hypothesis, results = shrink(ops.logical_not(done), per_input, per_hypothesis, k,
+                                                        results, save=save_finished)
+        return step + 1, per_input, per_hypothesis, results, history
+
+    def save_finished(results, per_input):
+        return keras.tree.map_structure(
+            lambda whole, part: tf.tensor_scatter_nd_update(whole, ops.expand_dims(per_input["rows"], 1), part),
+            results, per_input["finished"])
 
     loop_vars = (0, per_input, per_hypothesis, finished, history)
-    *_, finished, history = tf.while_loop(
+    _, per_input, _, results, history = tf.while_loop(
         not_done, advance, loop_vars,
         shape_invariants=shrinking_batch(loop_vars, (False, shrink_batch, shrink_batch, False, False)))
+    finished = save_finished(results, per_input)
     attention = None
     if with_attention:
         attention = history.trace(finished["step"][:, :n_best], finished["slot"][:, :n_best], capacity)

@@ -92,7 +92,7 @@ def _token_by_token(model, inputs, limits, attention_mask, capacity, choose, sco
         live = {**live, "previous": to_ids(chosen), "finished": ops.logical_or(finished, chosen == EOS_ID),
                 "states": states}
         if shrink_batch:
-            live, _ = shrink(ops.logical_not(live["finished"]), live)
+            live, _, _ = shrink(ops.logical_not(live["finished"]), live)
         return step + 1, live, found
 
     loop_vars = (0, live, found)

@@ -17,12 +17,14 @@ import tensorflow as tf
 SHRINK_AT = 0.75
 
 
-def shrink(growing, per_input, per_hypothesis=(), beam_size=1):
-    """-> (per_input, per_hypothesis) keeping only the inputs where `growing` (B',) holds, once at most
-    `SHRINK_AT` of them do (and at least one); unchanged otherwise.
+def shrink(growing, per_input, per_hypothesis=(), beam_size=1, results=(), save=None):
+    """-> (per_input, per_hypothesis, results) keeping only the inputs where `growing` (B',) holds, once at
+    most `SHRINK_AT` of them do (and at least one); unchanged otherwise.
 
     Tensors in `per_input` have one row per input (B', ...), those in `per_hypothesis` `beam_size`
-    consecutive rows per input (B' * beam_size, ...).
+    consecutive rows per input (B' * beam_size, ...). Before rows leave, `save(results, per_input)` ->
+    results copies what they found into the whole batch's `results`, so that is done only then, not
+    at every step.
     """
     current = tf.shape(growing)[0]
     count = tf.reduce_sum(tf.cast(growing, tf.int32))
@@ -32,9 +34,10 @@ def shrink(growing, per_input, per_hypothesis=(), beam_size=1):
         kept = tf.cast(tf.where(growing)[:, 0], tf.int32)
         kept_hypotheses = tf.reshape(tf.expand_dims(kept * beam_size, 1) + tf.range(beam_size), [-1])
         return (tf.nest.map_structure(lambda tensor: tf.gather(tensor, kept), per_input),
-                tf.nest.map_structure(lambda tensor: tf.gather(tensor, kept_hypotheses), per_hypothesis))
+                tf.nest.map_structure(lambda tensor: tf.gather(tensor, kept_hypotheses), per_hypothesis),
+                results if save is None else save(results, per_input))
 
-    return tf.cond(worth_it, gather, lambda: (per_input, per_hypothesis))
+    return tf.cond(worth_it, gather, lambda: (per_input, per_hypothesis, results))
 
 
 def shrinking_batch(loop_vars, shrinking):
