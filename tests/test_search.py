@@ -177,6 +177,13 @@ def reversal_sources(reversal_data, count=60):
     return [line.split("\t")[0] for line in lines]
 
 
+def with_likelier_eos(model):
+    """`model` with EOS's logit raised by 1, so that outputs also end before their limits and beams stop early."""
+    bias = model.decoder.output_projection.bias
+    bias.assign(np.asarray(bias) + np.eye(bias.shape[0], dtype="float32")[EOS_ID])
+    return model
+
+
 class CountingSteps:
     """A model that counts the decoder steps a search asks of it (the search must run eagerly for that)."""
 
@@ -217,9 +224,7 @@ def test_a_beam_that_stops_early_returns_what_a_beam_run_to_the_limit_returns(mo
     if model == "chain":
         model, inputs, kind = BigramModel(chain_with_a_shortcut()), np.zeros((2, 1), "int32"), fixed_length(12)
     else:
-        model, inputs, kind = tiny_model(), padded_source(), SOURCE_IDS
-        bias = model.decoder.output_projection.bias
-        bias.assign(np.asarray(bias) + np.eye(bias.shape[0], dtype="float32")[EOS_ID])
+        model, inputs, kind = with_likelier_eos(tiny_model()), padded_source(), SOURCE_IDS
     decode = DecodeConfig(beam_size=beam_size, n_best=n_best, length_penalty=alpha, coverage_penalty=beta)
     bounded = CountingSteps(model)
     early = search(bounded, inputs, decode, kind=kind)
@@ -325,14 +330,23 @@ def test_a_sentence_far_longer_than_any_in_training_is_translated_within_its_lim
 
 
 class CountingRows(CountingSteps):
-    """A model that records how many rows each decoder step a search asks of it runs on (eagerly)."""
+    """A model that records how many rows each decoder step a search asks of it runs on, eagerly or
+    inside a compiled search (where `tf.py_function` reports each step as it runs)."""
 
     def __init__(self, model):
         super().__init__(model)
         self.rows = []
 
     def step(self, token_ids, *args):
-        self.rows.append(int(np.shape(token_ids)[0]))
+        import tensorflow as tf
+
+        def record(rows):
+            self.rows.append(int(rows))
+            return rows
+
+        recorded = tf.py_function(record, [tf.shape(token_ids)[0]], tf.int32)
+        with tf.control_dependencies([recorded]):
+            token_ids = tf.identity(token_ids)
         return super().step(token_ids, *args)
 
 
@@ -342,39 +356,55 @@ def sources_ending_one_by_one(rows=8):
     return np.where(np.arange(rows)[None, :] <= np.arange(rows)[:, None], source, PAD_ID)
 
 
-@pytest.mark.parametrize("settings", [{}, {"beam_size": 3, "n_best": 2, "length_penalty": 0.6, "coverage_penalty": 0.2}],
-                         ids=["greedy", "beam"])
-def test_finished_outputs_leave_the_batch_and_the_outputs_stay_the_same(settings):
-    """An untrained model seldom ends an output before its limit, so these 8 outputs end one by one. With
-    `shrink_batch` the steps must run on fewer and fewer rows (once a quarter of the rows are done they
-    leave), and the tokens, scores and attention must be those of the search that keeps every row."""
+SHRINKING_SEARCHES = {"greedy": {}, "beam": {"beam_size": 3, "n_best": 2, "length_penalty": 0.6, "coverage_penalty": 0.2},
+                      "beam-without-attention": {"beam_size": 3, "n_best": 3}}
+
+
+@pytest.mark.parametrize("likely_eos", [False, True], ids=["at-the-limits", "likely-eos"])
+@pytest.mark.parametrize("settings", SHRINKING_SEARCHES.values(), ids=SHRINKING_SEARCHES.keys())
+def test_finished_outputs_leave_the_batch_and_the_outputs_stay_the_same(settings, likely_eos):
+    """An untrained model seldom ends an output before its limit, so these 8 outputs end one by one, and
+    the steps must run on fewer and fewer rows (once a quarter of the rows are done they leave). With a
+    likelier EOS, outputs also end early and beams stop on the bound, at steps no limit sets. Either way
+    the tokens, scores and attention must be those of the search that keeps every row."""
     model, source = tiny_model(), sources_ending_one_by_one()
+    if likely_eos:
+        model = with_likelier_eos(model)
     beam = settings.get("beam_size", 1)
+    with_attention = "n_best" not in settings or settings["n_best"] < 3
     found = {}
     for shrink in (True, False):
         counting = CountingRows(model)
         decode = DecodeConfig(max_length_ratio=1.0, max_length_offset=1, shrink_batch=shrink, **settings)
-        found[shrink] = search(counting, source, decode)
+        found[shrink] = search(counting, source, decode, with_attention=with_attention)
+        assert counting.rows[0] == 8 * beam and counting.rows == sorted(counting.rows, reverse=True)
         if shrink:
-            assert counting.rows[0] == 8 * beam and counting.rows[-1] < 4 * beam
-            assert counting.rows == sorted(counting.rows, reverse=True)
+            assert counting.rows[-1] < 8 * beam
         else:
             assert set(counting.rows) == {8 * beam}
+    for shrunk, kept in zip(found[True], found[False], strict=True):
+        if kept is None:
+            assert shrunk is None
+        else:
+            np.testing.assert_allclose(np.asarray(shrunk), np.asarray(kept), atol=1e-5)
     np.testing.assert_array_equal(np.asarray(found[True].tokens), np.asarray(found[False].tokens))
-    np.testing.assert_allclose(np.asarray(found[True].scores), np.asarray(found[False].scores), atol=1e-5)
-    np.testing.assert_allclose(np.asarray(found[True].attention), np.asarray(found[False].attention), atol=1e-5)
 
 
 @pytest.mark.parametrize("settings", [{}, {"beam_size": 4, "n_best": 3, "length_penalty": 1.0}], ids=["greedy", "beam"])
 def test_a_compiled_search_that_shrinks_its_batch_gives_the_same_outputs(settings):
-    """The compiled loop (whose carried tensors change their batch dimension) against the one that keeps every row,
-    for a batch of any size after one trace."""
-    model = tiny_model()
-    searches = {shrink: CompiledSearch(model, DecodeConfig(max_length_ratio=1.0, max_length_offset=1,
-                                                           shrink_batch=shrink, **settings))
+    """The compiled loop, whose carried tensors change their batch dimension, must shrink its batch (the steps
+    report their rows from inside the graph) and give the outputs of the one that keeps every row, for
+    batches of any size after one trace."""
+    model, beam = tiny_model(), settings.get("beam_size", 1)
+    counting = {shrink: CountingRows(model) for shrink in (True, False)}
+    searches = {shrink: CompiledSearch(counting[shrink], DecodeConfig(max_length_ratio=1.0, max_length_offset=1,
+                                                                      shrink_batch=shrink, **settings))
                 for shrink in (True, False)}
     for source in (sources_ending_one_by_one(), sources_ending_one_by_one(5)[1:]):
+        for rows in counting.values():
+            rows.rows.clear()
         shrunk, kept = searches[True](source), searches[False](source)
+        assert min(counting[True].rows) < len(source) * beam and set(counting[False].rows) == {len(source) * beam}
         np.testing.assert_array_equal(shrunk.tokens, kept.tokens)
         np.testing.assert_allclose(shrunk.scores, kept.scores, atol=1e-5)
         np.testing.assert_allclose(shrunk.attention, kept.attention, atol=1e-5)

@@ -22,7 +22,7 @@ from seq2seq.tokens import EOS_ID
 
 
 def beam_search(model, inputs, limits, attention_mask, capacity, beam_size, n_best=1, scoring=Scoring(),
-                with_attention=True, vocabulary=None, shrink_batch=False):
+                with_attention=True, vocabulary=None, shrink_batch=True):
     """-> Hypotheses with N = n_best; slots beyond the hypotheses that exist score NEGATIVE. With
     `vocabulary` (a batch's shortlist), hypotheses grow only by those target pieces; with `shrink_batch`,
     the inputs that are done leave the batch (`live_rows`), their finished hypotheses saved into the whole
@@ -40,18 +40,25 @@ def beam_search(model, inputs, limits, attention_mask, capacity, beam_size, n_be
             scores = ops.slice_update(scores, (0, 0), ops.full((batch, 1), first_score))
         return {"scores": scores, "tokens": ops.zeros((batch, k, capacity), dtype="int32")}
 
-    finished = empty_hypotheses(first_score=None)
+    # Each input's pool of finished hypotheses; the whole batch's `results` receive the pools of the inputs
+    # searched whenever some of them leave the batch, and at the end.
+    results = empty_hypotheses(first_score=None)
     if with_attention:
         # Where each finished hypothesis left the beam (step, slot), to trace its attention back.
-        finished.update(step=ops.full((batch, k), -1, dtype="int32"), slot=ops.zeros((batch, k), dtype="int32"))
+        results.update(step=ops.full((batch, k), -1, dtype="int32"), slot=ops.zeros((batch, k), dtype="int32"))
     history = AttentionHistory.empty() if with_attention else ()
     # What the batch holds per input still searched (`rows` says which), and per hypothesis of those.
     per_input = {"rows": tf.range(batch), "done": ops.zeros((batch,), dtype="bool"), "limits": limits,
-                 "mask": ops.expand_dims(attention_mask, 1), "finished": finished,
+                 "mask": ops.expand_dims(attention_mask, 1), "finished": results,
                  "alive": {**empty_hypotheses(first_score=0.0), "coverage": ops.zeros((batch, k, memory_length))}}
     per_hypothesis = keras.tree.map_structure(
         lambda tensor: ops.repeat(tensor, k, axis=0),
         {"previous": first_tokens(model, inputs, batch), "states": states, "memory": memory})
+
+    def save_finished(results, per_input):
+        return keras.tree.map_structure(
+            lambda whole, part: tf.tensor_scatter_nd_update(whole, ops.expand_dims(per_input["rows"], 1), part),
+            results, per_input["finished"])
 
     def not_done(step, per_input, per_hypothesis, results, history):
         return ops.logical_and(step < max_steps, ops.logical_not(ops.all(per_input["done"])))
@@ -103,12 +110,7 @@ def beam_search(model, inputs, limits, attention_mask, capacity, beam_size, n_be
                                                         results, save=save_finished)
         return step + 1, per_input, per_hypothesis, results, history
 
-    def save_finished(results, per_input):
-        return keras.tree.map_structure(
-            lambda whole, part: tf.tensor_scatter_nd_update(whole, ops.expand_dims(per_input["rows"], 1), part),
-            results, per_input["finished"])
-
-    loop_vars = (0, per_input, per_hypothesis, finished, history)
+    loop_vars = (0, per_input, per_hypothesis, results, history)
     _, per_input, _, results, history = tf.while_loop(
         not_done, advance, loop_vars,
         shape_invariants=shrinking_batch(loop_vars, (False, shrink_batch, shrink_batch, False, False)))

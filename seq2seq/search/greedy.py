@@ -14,7 +14,7 @@ from seq2seq.tokens import EOS_ID, PAD_ID
 
 
 def greedy_search(model, inputs, limits, attention_mask, capacity, scoring=Scoring(), with_attention=True,
-                  vocabulary=None, shrink_batch=False):
+                  vocabulary=None, shrink_batch=True):
     """One hypothesis per input: the most likely token at each step. `scoring` only scores it.
 
     Every search chooses among the target pieces `vocabulary` (a batch's shortlist) where it is given;
@@ -48,12 +48,12 @@ def sample_search(model, inputs, limits, attention_mask, capacity, samples, temp
         return ops.repeat(tensor, samples, axis=0)
 
     drawn = _token_by_token(model, repeat(inputs), repeat(limits), repeat(attention_mask), capacity, draw,
-                            scoring, with_attention, vocabulary)
+                            scoring, with_attention, vocabulary, shrink_batch=False)
     return _best_first(drawn, samples)
 
 
 def _token_by_token(model, inputs, limits, attention_mask, capacity, choose, scoring, with_attention, vocabulary,
-                    shrink_batch=False):
+                    shrink_batch):
     """Run `choose(log_probs, step) -> tokens` until every output has ended; -> Hypotheses with N = 1.
 
     With `shrink_batch`, finished outputs leave the batch (`live_rows`); `rows` are then the inputs the

@@ -4,10 +4,12 @@ A batch's outputs end at different steps, and without this every step runs the d
 until the longest output ends. Leaving is not free: every tensor that follows the rows (the decoder's
 states, the encoder's memory, the beams) is gathered anew. So rows leave in groups, once at most
 `SHRINK_AT` of the batch's current rows still grow: a batch of B rows is gathered at most
-log(B) / log(1 / SHRINK_AT) times, and a step never runs on more than 1 / SHRINK_AT times the live rows.
+log(B) / log(1 / SHRINK_AT) times, and the model's step never runs on more than 1 / SHRINK_AT times the
+rows still growing. What a step finds is still written into whole-batch tensors (greedy search's tokens,
+scores and attention, beam search's attention history), a copy per step that is small next to the step.
 
-Rows compute independently, so the outputs are today's: the tokens the same, the scores equal up to
-float rounding (a product over fewer rows may sum in another order). The loops that shrink are
+Rows compute independently, so the outputs are those of the search that keeps every row: the same
+tokens, the scores equal up to float rounding (a product over fewer rows may sum in another order). The loops that shrink are
 `tf.while_loop`s told that the batch dimension of what they carry may change (`shrinking_batch`);
 Keras' `ops.while_loop` has no such argument.
 """
@@ -23,8 +25,8 @@ def shrink(growing, per_input, per_hypothesis=(), beam_size=1, results=(), save=
 
     Tensors in `per_input` have one row per input (B', ...), those in `per_hypothesis` `beam_size`
     consecutive rows per input (B' * beam_size, ...). Before rows leave, `save(results, per_input)` ->
-    results copies what they found into the whole batch's `results`, so that is done only then, not
-    at every step.
+    results copies what the current rows found into the whole batch's `results`, so that is done only
+    then (and once after the loop), not at every step.
     """
     current = tf.shape(growing)[0]
     count = tf.reduce_sum(tf.cast(growing, tf.int32))
@@ -44,10 +46,10 @@ def shrinking_batch(loop_vars, shrinking):
     """`tf.while_loop` shape invariants for `loop_vars`: the first dimension of every tensor in the parts
     whose `shrinking` entry is true may change between steps; everything else keeps its shape."""
     def invariant(part, shrinks):
-        def loose(tensor):
-            if not shrinks or not isinstance(tensor, tf.Tensor):
+        def loose(value):  # a tensor, or an array the loop turns into one
+            if not shrinks or isinstance(value, tf.TensorArray):
                 return None
-            return tf.TensorShape([None, *tensor.shape[1:]])
+            return tf.TensorShape([None]).concatenate(tf.TensorShape(value.shape)[1:])
         return tf.nest.map_structure(loose, part)
 
     return tuple(invariant(part, shrinks) for part, shrinks in zip(loop_vars, shrinking))
