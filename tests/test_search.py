@@ -356,13 +356,15 @@ def sources_ending_one_by_one(rows=8):
     return np.where(np.arange(rows)[None, :] <= np.arange(rows)[:, None], source, PAD_ID)
 
 
-SHRINKING_SEARCHES = {"greedy": {}, "beam": {"beam_size": 3, "n_best": 2, "length_penalty": 0.6, "coverage_penalty": 0.2},
-                      "beam-without-attention": {"beam_size": 3, "n_best": 3}}
+SHRINKING_SEARCHES = {  # (decode settings, with attention)
+    "greedy": ({}, True),
+    "beam": ({"beam_size": 3, "n_best": 2, "length_penalty": 0.6, "coverage_penalty": 0.2}, True),
+    "beam-without-attention": ({"beam_size": 3, "n_best": 3}, False)}
 
 
 @pytest.mark.parametrize("likely_eos", [False, True], ids=["at-the-limits", "likely-eos"])
-@pytest.mark.parametrize("settings", SHRINKING_SEARCHES.values(), ids=SHRINKING_SEARCHES.keys())
-def test_finished_outputs_leave_the_batch_and_the_outputs_stay_the_same(settings, likely_eos):
+@pytest.mark.parametrize("settings, with_attention", SHRINKING_SEARCHES.values(), ids=SHRINKING_SEARCHES.keys())
+def test_finished_outputs_leave_the_batch_and_the_outputs_stay_the_same(settings, with_attention, likely_eos):
     """An untrained model seldom ends an output before its limit, so these 8 outputs end one by one, and
     the steps must run on fewer and fewer rows (once a quarter of the rows are done they leave). With a
     likelier EOS, outputs also end early and beams stop on the bound, at steps no limit sets. Either way
@@ -371,7 +373,6 @@ def test_finished_outputs_leave_the_batch_and_the_outputs_stay_the_same(settings
     if likely_eos:
         model = with_likelier_eos(model)
     beam = settings.get("beam_size", 1)
-    with_attention = "n_best" not in settings or settings["n_best"] < 3
     found = {}
     for shrink in (True, False):
         counting = CountingRows(model)

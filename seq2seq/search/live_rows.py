@@ -9,9 +9,9 @@ rows still growing. What a step finds is still written into whole-batch tensors 
 scores and attention, beam search's attention history), a copy per step that is small next to the step.
 
 Rows compute independently, so the outputs are those of the search that keeps every row: the same
-tokens, the scores equal up to float rounding (a product over fewer rows may sum in another order). The loops that shrink are
-`tf.while_loop`s told that the batch dimension of what they carry may change (`shrinking_batch`);
-Keras' `ops.while_loop` has no such argument.
+tokens, the scores equal up to float rounding (a product over fewer rows may sum in another order).
+The loops that shrink are `tf.while_loop`s told that the batch dimension of what they carry may change
+(`shrinking_batch`); Keras' `ops.while_loop` has no such argument.
 """
 
 import tensorflow as tf
