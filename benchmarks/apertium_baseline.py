@@ -1,15 +1,16 @@
 """Trained runs against the rule-based Apertium on the same test splits, side by side on one machine.
 
     apt-get install apertium apertium-eng-spa
-    python -m benchmarks.apertium_baseline runs/spa_eng_general runs/spa_eng [--beam-size 5]
+    python -m benchmarks.apertium_baseline runs/spa_eng_general runs/spa_eng [--beam-size 5] [--free-placeholders]
 
 For each corpus (the Bible's and the software messages' test splits), Apertium's `spa-eng` pair
 translates the Spanish side (`apertium -u`: unknown words unmarked; its `#` and `@` marks for
 generation and transfer errors are removed too, unless the source has the token), then each run
 translates it with its own search settings (or `--beam-size`). All are scored with sacreBLEU's
 BLEU and chrF against the same references, plus the placeholder-match rate (the share of outputs
-whose source has placeholders that keep exactly them). Decoding speed is printed beside each. Results
-print and go to a JSON file that names the CPU.
+whose source has placeholders that keep exactly them). Decoding speed is printed beside each. With
+`--free-placeholders`, each run trained with placeholders also translates with `decode.keep_placeholders`
+off, side by side with its quota-kept search. Results print and go to a JSON file that names the CPU.
 """
 
 import argparse
@@ -62,6 +63,8 @@ def main():
     parser.add_argument("--split", default="test", choices=["dev", "test"])
     parser.add_argument("--beam-size", type=int, help="every run's beam (default: each run's decode config)")
     parser.add_argument("--cache-dir", help="where the corpora are built (default: the seq2seq cache)")
+    parser.add_argument("--free-placeholders", action="store_true",
+                        help="also translate with decode.keep_placeholders off, for runs trained with placeholders")
     parser.add_argument("--output", type=Path, default=Path("benchmarks/results/apertium_baseline.json"))
     args = parser.parse_args()
 
@@ -70,6 +73,9 @@ def main():
 
     settings = {"beam_size": args.beam_size} if args.beam_size else {}
     translators = {str(run): Translator.load(run, **settings) for run in args.run_dirs}
+    if args.free_placeholders:
+        translators |= {f"{run} (keep_placeholders: false)": Translator.load(run, keep_placeholders=False, **settings)
+                        for run in args.run_dirs if translators[str(run)].protect_placeholders}
     results = {"machine": machine(), "commit": commit(), "split": args.split, "corpora": {}}
     for corpus in CORPORA:
         data = DataConfig(corpus=corpus, on_bad_row="skip", cache_dir=args.cache_dir)

@@ -304,6 +304,10 @@ class DecodeConfig:
     # Greedy and beam search: outputs that are done leave the batch (seq2seq.search.live_rows), so later
     # steps run on the rows still growing. The same outputs; `false` keeps every row to the batch's end.
     shrink_batch: bool = True
+    # Translation with a run trained with `tokenizer.placeholders`: every output holds each of its source's
+    # placeholders as often as the source does, and no other (seq2seq.search.placeholder_quota); `false`
+    # leaves the model free to drop or repeat them.
+    keep_placeholders: bool = True
 
 
 # The decode settings that still apply where the model's best label is the answer and nothing is searched

@@ -120,6 +120,10 @@ class Tokenizer:
     def id_to_piece(self, ids) -> list[str]:
         return [self._processor.id_to_piece(int(token_id)) for token_id in ids]
 
+    def piece_to_id(self, piece) -> int:
+        """The id of one piece; UNK's id for a piece the vocabulary lacks."""
+        return self._processor.piece_to_id(piece)
+
 
 def _content_ids(ids) -> list[int]:
     """Ids before the first EOS, minus PAD and BOS (works on lists and numpy rows)."""

@@ -17,14 +17,17 @@ from keras import ops
 
 from seq2seq.search.common import NEGATIVE, Hypotheses, Scoring, first_tokens, is_real, log_probabilities
 from seq2seq.search.live_rows import shrink, shrinking_batch, whole_batch
+from seq2seq.search.placeholder_quota import constrain, spend
 from seq2seq.search.shortlist import restricted_step
 from seq2seq.tokens import EOS_ID
 
 
 def beam_search(model, inputs, limits, attention_mask, capacity, beam_size, n_best=1, scoring=Scoring(),
-                with_attention=True, vocabulary=None, shrink_batch=True):
+                with_attention=True, vocabulary=None, shrink_batch=True, placeholders=None):
     """-> Hypotheses with N = n_best; slots beyond the hypotheses that exist score NEGATIVE. With
-    `vocabulary` (a batch's shortlist), hypotheses grow only by those target pieces; with `shrink_batch`,
+    `vocabulary` (a batch's shortlist), hypotheses grow only by those target pieces; with a
+    `PlaceholderQuota` as `placeholders`, they hold their source's placeholder symbols (`placeholder_quota`,
+    each hypothesis with its own owed counts); with `shrink_batch`,
     the inputs that are done leave the batch (`live_rows`), their finished hypotheses saved into the whole
     batch's `results` as they leave.
     """
@@ -51,6 +54,9 @@ def beam_search(model, inputs, limits, attention_mask, capacity, beam_size, n_be
     per_input = {"rows": tf.range(batch), "done": ops.zeros((batch,), dtype="bool"), "limits": limits,
                  "mask": ops.expand_dims(attention_mask, 1), "finished": results,
                  "alive": {**empty_hypotheses(first_score=0.0), "coverage": ops.zeros((batch, k, memory_length))}}
+    if placeholders is not None:
+        owed, symbol_columns = placeholders.start(inputs, vocabulary)
+        per_input["alive"]["owed"] = ops.repeat(ops.expand_dims(owed, 1), k, axis=1)
     per_hypothesis = keras.tree.map_structure(
         lambda tensor: ops.repeat(tensor, k, axis=0),
         {"previous": first_tokens(model, inputs, batch), "states": states, "memory": memory})
@@ -73,6 +79,8 @@ def beam_search(model, inputs, limits, attention_mask, capacity, beam_size, n_be
         at_limit = step + 1 >= limits
         only_eos = ops.logical_and(ops.reshape(at_limit, (-1, 1, 1)), ops.arange(vocabulary_size) != EOS_ID)
         log_probs = ops.where(only_eos, NEGATIVE, log_probs)
+        if placeholders is not None:
+            log_probs = constrain(log_probs, alive["owed"], symbol_columns, ops.expand_dims(at_limit, 1))
         candidates = ops.reshape(ops.expand_dims(alive["scores"], 2) + log_probs, (searched, -1))
         scores, index = ops.top_k(candidates, k)
         parent, token = index // vocabulary_size, ops.cast(index % vocabulary_size, "int32")
@@ -82,6 +90,8 @@ def beam_search(model, inputs, limits, attention_mask, capacity, beam_size, n_be
         grown = {"scores": scores, "coverage": _select(alive["coverage"], parent) + weights,
                  "tokens": ops.slice_update(_select(alive["tokens"], parent), (0, 0, step),
                                             ops.expand_dims(to_ids(token), 2))}
+        if placeholders is not None:
+            grown["owed"] = spend(_select(alive["owed"], parent), token, symbol_columns)
         leaving = {"scores": None}
         if with_attention:
             history = history.record(step, rows, parent, weights, batch)

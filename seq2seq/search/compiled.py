@@ -62,20 +62,22 @@ def _prompt_frame(prompt_ids, decode):
 PROMPT_IDS = InputKind(tf.TensorSpec([None, None], tf.int32), _prompt_frame)
 
 
-def search(model, inputs, decode, with_attention=True, kind=SOURCE_IDS, shortlist=None) -> Hypotheses:
+def search(model, inputs, decode, with_attention=True, kind=SOURCE_IDS, shortlist=None,
+           placeholders=None) -> Hypotheses:
     """Search outputs for a batch of `kind` inputs with the settings of a `DecodeConfig`; with a
-    `Shortlist` (translation), among the target pieces it allows for these inputs."""
+    `Shortlist` (translation), among the target pieces it allows for these inputs; with a
+    `PlaceholderQuota` (translation of masked placeholders), outputs that hold their sources' symbols."""
     limits, attention_mask, capacity = kind.frame(inputs, decode)
     scoring = Scoring(decode.length_penalty, decode.coverage_penalty)
     vocabulary = None if shortlist is None else shortlist.vocabulary(inputs)
     if decode.sample:
-        return sample_search(model, inputs, limits, attention_mask, capacity, decode.n_best,
-                             decode.temperature, decode.top_k, decode.seed, scoring, with_attention, vocabulary)
+        return sample_search(model, inputs, limits, attention_mask, capacity, decode.n_best, decode.temperature,
+                             decode.top_k, decode.seed, scoring, with_attention, vocabulary, placeholders)
     if decode.beam_size == 1:
         return greedy_search(model, inputs, limits, attention_mask, capacity, scoring, with_attention, vocabulary,
-                             decode.shrink_batch)
+                             decode.shrink_batch, placeholders)
     return beam_search(model, inputs, limits, attention_mask, capacity, decode.beam_size, decode.n_best,
-                       scoring, with_attention, vocabulary, decode.shrink_batch)
+                       scoring, with_attention, vocabulary, decode.shrink_batch, placeholders)
 
 
 def search_translations(model, source_ids, decode, with_attention=True, shortlist=None) -> Hypotheses:
@@ -84,16 +86,17 @@ def search_translations(model, source_ids, decode, with_attention=True, shortlis
 
 
 class CompiledSearch:
-    """`search` bound to one model, decode config, input kind and shortlist, traced once for any input shape."""
+    """`search` bound to one model, decode config, input kind, shortlist and placeholder quota, traced once
+    for any input shape."""
 
-    def __init__(self, model, decode, with_attention=True, kind=SOURCE_IDS, shortlist=None):
+    def __init__(self, model, decode, with_attention=True, kind=SOURCE_IDS, shortlist=None, placeholders=None):
         check_decode(decode)  # a bad value would otherwise fail deep inside the traced loop
         if decode.shortlist and shortlist is None:  # e.g. Captioner.load(run, shortlist=True): refused, not ignored
             raise ConfigError("decode.shortlist: only a translation run's search has a vocabulary shortlist")
         self._dtype = kind.signature.dtype
 
         def run(inputs):
-            return search(model, inputs, decode, with_attention, kind, shortlist)
+            return search(model, inputs, decode, with_attention, kind, shortlist, placeholders)
 
         self._compiled = tf.function(run, input_signature=[kind.signature])
 

@@ -9,26 +9,28 @@ from keras import ops
 
 from seq2seq.search.common import NEGATIVE, Hypotheses, Scoring, first_tokens, log_probabilities
 from seq2seq.search.live_rows import shrink, shrinking_batch, whole_batch
+from seq2seq.search.placeholder_quota import constrain, spend
 from seq2seq.search.shortlist import restricted_step
 from seq2seq.tokens import EOS_ID, PAD_ID
 
 
 def greedy_search(model, inputs, limits, attention_mask, capacity, scoring=Scoring(), with_attention=True,
-                  vocabulary=None, shrink_batch=True):
+                  vocabulary=None, shrink_batch=True, placeholders=None):
     """One hypothesis per input: the most likely token at each step. `scoring` only scores it.
 
     Every search chooses among the target pieces `vocabulary` (a batch's shortlist) where it is given;
-    with `shrink_batch`, finished outputs leave the batch (`live_rows`).
+    with a `PlaceholderQuota` as `placeholders`, each output holds its source's placeholder symbols
+    (`placeholder_quota`); with `shrink_batch`, finished outputs leave the batch (`live_rows`).
     """
     def most_likely(log_probs, step):
         return ops.cast(ops.argmax(log_probs, axis=-1), "int32")
 
     return _token_by_token(model, inputs, limits, attention_mask, capacity, most_likely, scoring, with_attention,
-                           vocabulary, shrink_batch)
+                           vocabulary, shrink_batch, placeholders)
 
 
 def sample_search(model, inputs, limits, attention_mask, capacity, samples, temperature=1.0, top_k=0, seed=0,
-                  scoring=Scoring(), with_attention=True, vocabulary=None):
+                  scoring=Scoring(), with_attention=True, vocabulary=None, placeholders=None):
     """`samples` random outputs per input, best `scoring` score first.
 
     Each token is drawn from the softmax at `temperature` over the `top_k` most likely tokens (0: all).
@@ -48,12 +50,12 @@ def sample_search(model, inputs, limits, attention_mask, capacity, samples, temp
         return ops.repeat(tensor, samples, axis=0)
 
     drawn = _token_by_token(model, repeat(inputs), repeat(limits), repeat(attention_mask), capacity, draw,
-                            scoring, with_attention, vocabulary, shrink_batch=False)
+                            scoring, with_attention, vocabulary, shrink_batch=False, placeholders=placeholders)
     return _best_first(drawn, samples)
 
 
 def _token_by_token(model, inputs, limits, attention_mask, capacity, choose, scoring, with_attention, vocabulary,
-                    shrink_batch):
+                    shrink_batch, placeholders):
     """Run `choose(log_probs, step) -> tokens` until every output has ended; -> Hypotheses with N = 1.
 
     With `shrink_batch`, finished outputs leave the batch (`live_rows`); `rows` are then the inputs the
@@ -69,6 +71,8 @@ def _token_by_token(model, inputs, limits, attention_mask, capacity, choose, sco
         found["attention"] = tf.TensorArray(tf.float32, size=0, dynamic_size=True)
     live = {"rows": tf.range(batch), "previous": first_tokens(model, inputs, batch),
             "finished": ops.zeros((batch,), dtype="bool"), "limits": limits, "states": states, "memory": memory}
+    if placeholders is not None:
+        live["owed"], symbol_columns = placeholders.start(inputs, vocabulary)
 
     def not_done(step, live, found):
         return ops.logical_and(step < max_steps, ops.logical_not(ops.all(live["finished"])))
@@ -77,7 +81,10 @@ def _token_by_token(model, inputs, limits, attention_mask, capacity, choose, sco
         finished, rows = live["finished"], ops.expand_dims(live["rows"], 1)
         logits, states, weights = step_model(live["previous"], live["states"], live["memory"])
         log_probs = log_probabilities(logits)
-        chosen = ops.where(step + 1 >= live["limits"], EOS_ID, choose(log_probs, step))
+        at_limit = step + 1 >= live["limits"]
+        if placeholders is not None:
+            log_probs = constrain(log_probs, live["owed"], symbol_columns, at_limit)
+        chosen = ops.where(at_limit, EOS_ID, choose(log_probs, step))
         chosen = ops.where(finished, PAD_ID, chosen)
         chosen_log_prob = ops.take_along_axis(log_probs, ops.expand_dims(chosen, 1), axis=1)[:, 0]
         weights = whole_batch(ops.where(ops.expand_dims(finished, 1), 0.0, ops.cast(weights, "float32")),
@@ -91,6 +98,8 @@ def _token_by_token(model, inputs, limits, attention_mask, capacity, choose, sco
             found["attention"] = found["attention"].write(step, weights)
         live = {**live, "previous": to_ids(chosen), "finished": ops.logical_or(finished, chosen == EOS_ID),
                 "states": states}
+        if placeholders is not None:
+            live["owed"] = spend(live["owed"], chosen, symbol_columns)
         if shrink_batch:
             live, _, _ = shrink(ops.logical_not(live["finished"]), live)
         return step + 1, live, found

@@ -17,13 +17,15 @@ from seq2seq.tokens import EOS_ID, PAD_ID
 
 class Shortlist:
     """The first `per_piece` candidates of each source piece in every table of `candidate_tables` (an
-    ensemble's members each have one), and the `frequent` most frequent target pieces."""
+    ensemble's members each have one), the `frequent` most frequent target pieces, and the pieces
+    `required` (the placeholder symbols a `PlaceholderQuota` may ask for)."""
 
-    def __init__(self, candidate_tables, by_frequency, per_piece, frequent):
+    def __init__(self, candidate_tables, by_frequency, per_piece, frequent, required=()):
         self.target_vocab_size = len(by_frequency)
         candidates = np.concatenate([np.asarray(table)[:, :per_piece] for table in candidate_tables], axis=1)
         self._candidates = tf.constant(candidates, tf.int32)
-        always = np.union1d(np.arange(EOS_ID + 1), np.asarray(by_frequency)[:frequent])
+        always = np.union1d(np.union1d(np.arange(EOS_ID + 1), np.asarray(by_frequency)[:frequent]),
+                            np.asarray(required, dtype=int))
         self._always = tf.constant(always, tf.int32)
 
     def vocabulary(self, source_ids):

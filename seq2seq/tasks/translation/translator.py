@@ -15,6 +15,7 @@ from seq2seq.tasks.translation.model import TranslationModel
 from seq2seq.models.loading import check_size, load_run_model
 from seq2seq.training.run_dir import RunDirectory
 from seq2seq.search import CompiledSearch
+from seq2seq.search.placeholder_quota import PlaceholderQuota
 from seq2seq.search.shortlist import Shortlist
 from seq2seq.data.lexical_shortlist import load_shortlist
 from seq2seq.tokens import EOS_ID
@@ -34,7 +35,8 @@ class Translator:
     """Translates lists of sentences with one model and the search its decode config describes.
 
     With `protect_placeholders` (a run trained with `tokenizer.placeholders`), each sentence's
-    placeholders are masked before tokenization and put back into every hypothesis.
+    placeholders are masked before tokenization and put back into every hypothesis; with
+    `decode.keep_placeholders` as well, the search makes every hypothesis hold them (`placeholder_quota`).
     """
 
     def __init__(self, model, source_tokenizer, target_tokenizer, decode_config, protect_placeholders=False,
@@ -47,9 +49,14 @@ class Translator:
         self.decode_config = decode_config
         self.protect_placeholders = protect_placeholders
         self.shortlist_table = shortlist_table
-        self.shortlist = _shortlist(shortlist_table, decode_config) if decode_config.shortlist else None
+        quota = None
+        if protect_placeholders and decode_config.keep_placeholders:
+            quota = PlaceholderQuota.from_tokenizers(source_tokenizer, target_tokenizer)
+        required = () if quota is None else quota.target_ids
+        self.shortlist = _shortlist(shortlist_table, decode_config, required) if decode_config.shortlist else None
         # Keeping attention weights costs time and memory (5 % for beam 5), so only searches that return them do.
-        self._searches = {with_attention: CompiledSearch(model, decode_config, with_attention, shortlist=self.shortlist)
+        self._searches = {with_attention: CompiledSearch(model, decode_config, with_attention, shortlist=self.shortlist,
+                                                         placeholders=quota)
                           for with_attention in (False, True)}
 
     @classmethod
@@ -138,7 +145,7 @@ def _read_shortlists(runs, source_tokenizer, target_tokenizer):
     return [candidates for candidates, _ in tables], tables[0][1]
 
 
-def _shortlist(table, decode):
+def _shortlist(table, decode, required):
     if table is None:
         raise Seq2SeqError("shortlist: no vocabulary shortlist was loaded with this model (the run's shortlist.npz "
                            "is missing or unreadable; Translator.load(run_dir, shortlist=True) says which)")
@@ -147,7 +154,7 @@ def _shortlist(table, decode):
     if decode.shortlist_per_piece > stored:
         raise Seq2SeqError(f"decode.shortlist_per_piece: the run's shortlist keeps {stored} candidates per source "
                            f"piece, got {decode.shortlist_per_piece}")
-    return Shortlist(candidate_tables, by_frequency, decode.shortlist_per_piece, decode.shortlist_frequent)
+    return Shortlist(candidate_tables, by_frequency, decode.shortlist_per_piece, decode.shortlist_frequent, required)
 
 
 def _load_run_model(run_dir, model_file=None, precision=None):
