@@ -70,9 +70,9 @@ def attend(attention, query, memory, mask, training=False):
 
 
 def unroll_input_feeding_cell(cell, embedded, memory, mask, states, training=False):
-    """Run the cell over every target step through its `keras.layers.RNN` interface, as
-    `AttentionDecoder` does: the memory rides along as pass-through states, after the recurrent
-    ones. -> (attentional states (B, T, output_dim), final recurrent states)."""
+    """Run the cell over every target step through its RNN interface, as `AttentionDecoder` does: the
+    memory's parts (keys, memory, mask) come after the recurrent states.
+    -> (attentional states (B, T, output_dim), final recurrent states)."""
     if not cell.built:
         cell.build((embedded.shape[0], embedded.shape[2]))
     keys = cell.attention.prepare_keys(memory)

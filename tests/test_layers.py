@@ -3,8 +3,9 @@
 import keras
 import numpy as np
 import pytest
+import tensorflow as tf
 
-from seq2seq.layers.attention import make_attention
+from seq2seq.layers.attention import additive_score, make_attention
 from seq2seq.layers.encoders import RNNEncoder
 from seq2seq.tasks.translation.model import TranslationModel
 
@@ -74,6 +75,62 @@ def test_step_matches_teacher_forced_call():
         weights = np.asarray(weights)
         np.testing.assert_allclose(weights.sum(axis=1), 1.0, atol=1e-5)
         assert np.all(weights[source == 0] == 0.0), "padding must get no attention"
+
+
+@pytest.mark.parametrize("settings", VARIANTS[:2], ids=["gru-bahdanau", "lstm-luong-general-2-layers"])
+def test_training_gradients_through_the_decoder_loop_match_a_step_by_step_loop(settings):
+    """The decoder loop hands the memory to each step as a constant (`MemoryReadingRNN`), and the
+    additive score computes its tanh again in the backward pass (`additive_score`): every weight's
+    gradient, the encoder's included (they reach it only through the memory), must be the one of
+    the same loss computed by calling `step` token by token in eager Python."""
+    keras.utils.set_random_seed(2)
+    model = tiny_model(**settings)
+    source, target = batch()
+    projection = tf.constant(np.random.default_rng(3).normal(size=(3, 5, 40)), tf.float32)
+
+    def gradients(loss_of_logits):
+        with tf.GradientTape() as tape:
+            loss = loss_of_logits()
+        return tape.gradient(loss, model.trainable_variables)
+
+    def stepwise():
+        states, memory = model.encode(source)
+        logits = []
+        for position in range(target.shape[1]):
+            step_logits, states, _ = model.step(target[:, position], states, memory)
+            logits.append(step_logits)
+        return tf.reduce_sum(tf.stack(logits, axis=1) * projection)
+
+    looped = gradients(lambda: tf.reduce_sum(model((source, target), training=True) * projection))
+    reference = gradients(stepwise)
+    encoder_weights = {id(weight) for weight in model.encoder.trainable_variables}
+    for weight, found, expected in zip(model.trainable_variables, looped, reference, strict=True):
+        if expected is None:  # e.g. word dropout's nothing
+            assert found is None, weight.path
+            continue
+        found, expected = tf.convert_to_tensor(found), tf.convert_to_tensor(expected)  # embeddings: IndexedSlices
+        np.testing.assert_allclose(found, expected, rtol=1e-4, atol=1e-6, err_msg=weight.path)
+        if id(weight) in encoder_weights:
+            assert np.abs(found).max() > 0, weight.path
+
+
+def test_the_additive_score_recomputes_its_tanh_for_autodiffs_gradients():
+    rng = np.random.default_rng(4)
+    keys, query, energy = (tf.constant(rng.normal(size=shape), tf.float32) for shape in ((2, 5, 4), (2, 4), (4,)))
+    upstream = tf.constant(rng.normal(size=(2, 5)), tf.float32)
+
+    def gradients(score):
+        with tf.GradientTape() as tape:
+            tape.watch([keys, query, energy])
+            total = tf.reduce_sum(score(keys, query, energy) * upstream)
+        return tape.gradient(total, [keys, query, energy])
+
+    def plain(keys, query, energy):
+        return tf.einsum("bsa,a->bs", tf.tanh(keys + query[:, None, :]), energy)
+
+    np.testing.assert_allclose(additive_score(keys, query, energy), plain(keys, query, energy), atol=1e-6)
+    for found, expected in zip(gradients(additive_score), gradients(plain), strict=True):
+        np.testing.assert_allclose(found, expected, atol=1e-6)
 
 
 def numpy_attention(kind, weights, query, memory, mask):

@@ -8,19 +8,44 @@ the context is scaled by a learned gate sigmoid(w . rnn output + b) first: the g
 Show, Attend and Tell (Xu et al. 2015), which lets a captioner rely less on the image for words
 such as "of" and "a".
 
-Training runs the step under `keras.layers.RNN`; search calls `step` itself, one token at a time.
-The encoder memory rides along the RNN as states that each step passes through unchanged,
-because Keras 3's `RNN` has no `constants=` argument.
+Training runs the step under a `keras.layers.RNN` (`MemoryReadingRNN`); search calls `step` itself,
+one token at a time.
 """
 
 import keras
 from keras import ops
 
-from seq2seq.keras_internals import without_keras_mask
+from seq2seq.keras_internals import recurrent_loop, without_keras_mask
 from seq2seq.layers.attention import make_attention
 from seq2seq.layers.cells import cell_type, check_cell, recurrent_cell, states_per_layer
 from seq2seq.layers.initializers import embedding_initializer
 from seq2seq.tokens import PAD_ID
+
+
+# What every step reads and none changes: the attention keys, the memory and its mask.
+MEMORY_PARTS = 3
+
+
+class MemoryReadingRNN(keras.layers.RNN):
+    """`keras.layers.RNN` whose last `MEMORY_PARTS` initial states are constants: handed to every step
+    after the states and never carried from one step to the next.
+
+    TensorFlow's while-loop gradient keeps each loop state of every step for the backward pass, but a
+    constant once. The keys and memory carried as states cost 1.3 GB in one training step of the reference
+    recipe at its longest bucket (64 sentences of 101 pieces: 5.87 GB peak, 4.59 GB as constants).
+    Keras 2's RNN took `constants=`; Keras 3's has lost it, while its loop (`recurrent_loop`) still does.
+    """
+
+    def inner_loop(self, sequences, initial_state, mask, training=False):
+        states, constants = initial_state[:-MEMORY_PARTS], initial_state[-MEMORY_PARTS:]
+
+        def step(inputs, states_and_constants):
+            return self.cell(inputs, list(states_and_constants), training=training)
+
+        return recurrent_loop()(step, sequences, states, go_backwards=self.go_backwards, mask=mask,
+                                constants=constants, unroll=self.unroll, input_length=sequences.shape[1],
+                                zero_output_for_mask=self.zero_output_for_mask,
+                                return_all_outputs=self.return_sequences)
 
 
 @keras.saving.register_keras_serializable(package="seq2seq")
@@ -84,12 +109,13 @@ class InputFeedingCell(keras.layers.Layer):
         return attentional, [*new_states, attentional], weights
 
     def call(self, inputs, states, training=False):
-        """The `keras.layers.RNN` interface: after the recurrent states come the pass-through memory
-        (keys, memory, mask) and, when the caller tracks them, the attention weights summed so far."""
-        recurrent, (keys, memory, mask, *totals) = states[:len(self.state_size)], states[len(self.state_size):]
+        """The `MemoryReadingRNN` interface: the recurrent states, then, when the caller tracks them, the
+        attention weights summed so far, then the memory's `MEMORY_PARTS` (keys, memory, mask)."""
+        recurrent, totals = states[:len(self.state_size)], states[len(self.state_size):-MEMORY_PARTS]
+        keys, memory, mask = states[-MEMORY_PARTS:]
         attentional, new_states, weights = self.step(inputs, recurrent, keys, memory, mask > 0.5, training)
         totals = [totals[0] + ops.cast(weights, totals[0].dtype)] if totals else []
-        return attentional, [*new_states, keys, memory, mask, *totals]
+        return attentional, [*new_states, *totals]
 
     def get_config(self):
         return {
@@ -136,7 +162,7 @@ class AttentionDecoder(keras.layers.Layer):
         self.dropout_layer = keras.layers.Dropout(dropout, dtype=self.dtype_policy)
         self.step_cell = InputFeedingCell(units, num_layers, cell, attention, attention_units,
                                           memory_dim, output_dim, context_gate, name="step", dtype=self.dtype_policy)
-        self.rnn = keras.layers.RNN(self.step_cell, return_sequences=True, return_state=True, name="rnn",
+        self.rnn = MemoryReadingRNN(self.step_cell, return_sequences=True, return_state=True, name="rnn",
                                     dtype=self.dtype_policy)
         self.bridge = [
             keras.layers.Dense(units, activation="tanh" if kind == 0 else None, name=f"bridge_{index}",
@@ -207,10 +233,10 @@ class AttentionDecoder(keras.layers.Layer):
         """
         states, keys = self.start(memory, memory_mask, encoder_states)
         embedded = self.dropout_layer(self.embedding(target_ids), training=training)
-        mask = ops.cast(memory_mask, memory.dtype)
-        initial = [*states, keys, memory, mask]
+        totals = []
         if attention_totals:  # padding steps leave every state, and so the totals, as they were
-            initial.append(ops.zeros(ops.shape(memory_mask), dtype=memory.dtype))  # the RNN's state dtype
+            totals.append(ops.zeros(ops.shape(memory_mask), dtype=memory.dtype))  # the RNN's state dtype
+        initial = [*states, *totals, keys, memory, ops.cast(memory_mask, memory.dtype)]
         attentional, *final_states = self.rnn(embedded, initial_state=initial, training=training,
                                               mask=target_ids != PAD_ID if attention_totals else None)
         attentional = without_keras_mask(attentional)  # the loss skips padding itself
