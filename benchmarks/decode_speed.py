@@ -13,8 +13,8 @@ the search before they could leave it). Where the setting without the suffix ran
 the row also gives the share of outputs identical to that search's (`same_as_<setting>`).
 `--rounds N` repeats every setting N times, alternating, so that settings compared side by side
 meet the same moments of a noisy machine. `--by-length` also times each setting on the split's
-sentences grouped by source length, to show how decoding cost grows with length. Results print as JSON lines and go to a JSON file, with the process's peak
-resident memory.
+sentences grouped by source length, to show how decoding cost grows with length. Results print as
+JSON lines and go to a JSON file, with the process's peak resident memory.
 """
 
 import argparse

@@ -8,7 +8,10 @@ Importing this module on a Keras minor version it was not tested with fails with
 
 1. `recurrent_loop`, `may_use_cudnn`: Keras' own RNN loop (`keras.src.backend.rnn`), which the
    GRU/LSTM layers that hoist their input projection (`seq2seq.layers.recurrent`) run with their own
-   step, and Keras' own test for a GPU, where those layers leave the work to Keras' cuDNN path.
+   step, and the attention decoder (`seq2seq.layers.decoders.MemoryReadingRNN`) with its memory as
+   the loop's `constants` (Keras 3's `RNN` layer lost Keras 2's `constants=`); both reach it through
+   `keras.layers.RNN.inner_loop`, the method `RNN.call` runs the loop with. And Keras' own test for a
+   GPU, where the hoisting layers leave the work to Keras' cuDNN path.
 2. `build_from_one_replica`: Keras' `_maybe_symbolic_build` averages the first batch across
    tf.distribute replicas just to read its shapes, which fails for uneven splits and multi-worker.
 3. `averageable_across_workers`: Keras averages logged scalars over multi-worker replicas along an

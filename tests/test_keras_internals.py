@@ -43,6 +43,27 @@ def test_keras_rnn_loop_keeps_the_signature_the_hoisted_layers_call():
     np.testing.assert_allclose(ops.convert_to_numpy(last), 3 * np.ones((2, 4)))
 
 
+def test_keras_rnn_runs_its_loop_through_inner_loop_and_the_loop_hands_constants_to_each_step():
+    """`MemoryReadingRNN` overrides `RNN.inner_loop` to give its last initial states to the loop as
+    `constants`: each step must get them after its states, and they must not come back as states."""
+    from seq2seq.layers.decoders import MEMORY_PARTS, MemoryReadingRNN
+
+    class ScaledSum(keras.layers.Layer):
+        state_size, output_size = [4], 4
+
+        def call(self, inputs, states, training=False):
+            total, *constants = states
+            assert len(constants) == MEMORY_PARTS
+            total = total + inputs * constants[0] * constants[1] * constants[2]
+            return total, [total]
+
+    layer = MemoryReadingRNN(ScaledSum(), return_sequences=True, return_state=True)
+    constants = [ops.full((2, 4), value) for value in (2.0, 3.0, 0.5)]
+    outputs, *states = layer(ops.ones((2, 3, 4)), initial_state=[ops.zeros((2, 4)), *constants])
+    np.testing.assert_allclose(ops.convert_to_numpy(outputs)[:, :, 0], [[3, 6, 9], [3, 6, 9]])
+    assert len(states) == 1
+
+
 @pytest.mark.parametrize("layer_class", [InputProjectedGRU, InputProjectedLSTM])
 def test_where_cudnn_may_run_the_hoisted_layers_leave_the_work_to_keras(monkeypatch, layer_class):
     """On a GPU, Keras' own `inner_loop` (and its cuDNN kernel) runs; on a CPU, the hoisted loop."""

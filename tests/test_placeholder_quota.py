@@ -17,6 +17,7 @@ from keras import ops
 from test_memoryless_search import BigramModel
 from seq2seq.config import DecodeConfig
 from seq2seq.search import InputKind, search
+from seq2seq.search.greedy import greedy_search
 from seq2seq.search.placeholder_quota import PlaceholderQuota
 from seq2seq.tokens import BOS_ID, EOS_ID, PAD_ID, UNK_ID
 
@@ -165,8 +166,6 @@ def test_a_shortlist_vocabulary_maps_the_symbols_to_their_positions():
     """With a batch vocabulary (a shortlist's sorted ids) the search works on positions: without the
     (here unlikely) word 4, the symbols 5 and 6 are at positions 4 and 5, and the outputs must be those of
     the whole vocabulary."""
-    from seq2seq.search.greedy import greedy_search
-
     table = bigram_table(seed=1)
     table[:, WORD] -= 20.0
     limits = np.full(3, LIMIT, np.int32)

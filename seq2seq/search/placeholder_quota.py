@@ -30,10 +30,8 @@ class PlaceholderQuota:
     """The placeholder symbols' ids in the source and target vocabularies (the same symbol at the same place)."""
 
     def __init__(self, source_ids, target_ids, target_vocab_size):
-        self.target_ids = list(target_ids)
-        self._source_ids = tf.constant(source_ids, tf.int32)
-        self._target_ids = tf.constant(target_ids, tf.int32)
-        self._target_vocab_size = target_vocab_size
+        self.source_ids, self.target_ids = list(source_ids), list(target_ids)
+        self.target_vocab_size = target_vocab_size
 
     @classmethod
     def from_tokenizers(cls, source_tokenizer, target_tokenizer):
@@ -51,12 +49,12 @@ class PlaceholderQuota:
         """-> (owed (B, Q) int32: how often each symbol occurs in each source row of `source_ids` (B, S);
         columns (V',) int32: the symbol number 0..Q-1 at each position of the logits over `vocabulary`
         (a shortlist's sorted ids; None: every piece), Q at a position that is no symbol)."""
-        owed = ops.sum(ops.cast(ops.expand_dims(source_ids, 2) == self._source_ids, "int32"), axis=1)
+        owed = ops.sum(ops.cast(ops.expand_dims(source_ids, 2) == tf.constant(self.source_ids, tf.int32), "int32"), axis=1)
         if vocabulary is None:
-            vocabulary = tf.range(self._target_vocab_size)
-        is_symbol = ops.expand_dims(vocabulary, 1) == self._target_ids  # (V', Q)
-        symbol_count = ops.shape(self._target_ids)[0]
-        columns = ops.where(ops.any(is_symbol, axis=1), ops.argmax(ops.cast(is_symbol, "int32"), axis=1), symbol_count)
+            vocabulary = tf.range(self.target_vocab_size)
+        is_symbol = ops.expand_dims(vocabulary, 1) == tf.constant(self.target_ids, tf.int32)  # (V', Q)
+        columns = ops.where(ops.any(is_symbol, axis=1), ops.argmax(ops.cast(is_symbol, "int32"), axis=1),
+                            len(self.target_ids))
         return owed, ops.cast(columns, "int32")
 
 

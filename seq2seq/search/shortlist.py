@@ -24,8 +24,8 @@ class Shortlist:
         self.target_vocab_size = len(by_frequency)
         candidates = np.concatenate([np.asarray(table)[:, :per_piece] for table in candidate_tables], axis=1)
         self._candidates = tf.constant(candidates, tf.int32)
-        always = np.union1d(np.union1d(np.arange(EOS_ID + 1), np.asarray(by_frequency)[:frequent]),
-                            np.asarray(required, dtype=int))
+        always = np.unique(np.concatenate([np.arange(EOS_ID + 1), np.asarray(by_frequency)[:frequent],
+                                           np.asarray(required, dtype=int)]))
         self._always = tf.constant(always, tf.int32)
 
     def vocabulary(self, source_ids):
